@@ -1,0 +1,26 @@
+//! tresor: Canton-compatible key management.
+//!
+//! This crate is the core every binding builds on:
+//! * [`scheme`] — Canton's key and algorithm specs with their config strings and proto numbers;
+//! * [`keys`] — public/private keys in DER, PEM, raw and JWK form, Canton fingerprints, key usages;
+//! * [`primitives`] — Ed25519, ECDSA, AES-128-GCM, ECIES, RSA-OAEP, HMAC, HKDF on two backends;
+//! * [`error`] — one error type with stable numeric codes.
+//!
+//! `scheme`, `keys` and `primitives` do no I/O, no logging and no async, and build for wasm32.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod keys;
+pub mod primitives;
+pub mod scheme;
+
+pub use error::{Error, ErrorKind, Result};
+pub use keys::{Fingerprint, KeyType, PrivateKey, PublicKey, SigningKeyUsage, SigningKeyUsageSet};
+pub use primitives::{AesGcmKey, Decrypter, DefaultBackend, Encrypter, Signer, Verifier};
+pub use scheme::{
+    EncryptionAlgorithmSpec, EncryptionKeySpec, SignatureFormat, SigningAlgorithmSpec,
+    SigningKeySpec,
+};
+
+/// The crate version (the same for the CLI and every binding).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
