@@ -1,0 +1,246 @@
+//! The offline commands: they work on files, with no key store.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use clap::Args;
+use tresor::{
+    Decrypter, Encrypter, EncryptionAlgorithmSpec, EncryptionKeySpec, ErrorKind, KeyType,
+    PrivateKey, PublicKey, Signer, SigningAlgorithmSpec, SigningKeySpec, Verifier,
+};
+
+use crate::files::{self, Mode};
+use crate::{EXIT_ERROR, EXIT_INVALID, Failure};
+
+#[derive(Args, Debug)]
+pub(crate) struct KeygenArgs {
+    /// Key spec: ec-curve-25519, ec-p-256, ec-p-384, ec-secp-256k-1 or rsa-2048.
+    #[arg(long)]
+    spec: String,
+    /// Where to write the private key (PKCS#8 PEM, created with mode 0600).
+    #[arg(long)]
+    out: PathBuf,
+    /// Where to write the public key (SPKI PEM).
+    #[arg(long)]
+    public_out: Option<PathBuf>,
+    /// Replace existing output files.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct FingerprintArgs {
+    /// Public key file (PEM or DER SubjectPublicKeyInfo).
+    key: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct SignArgs {
+    /// Private key file (PKCS#8, PEM or DER).
+    #[arg(long)]
+    key: PathBuf,
+    /// Signing algorithm: ed-25519, ec-dsa-sha-256 or ec-dsa-sha-384.
+    #[arg(long)]
+    algo: String,
+    /// The message to sign.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// Where to write the signature (DER for ECDSA, raw 64 bytes for Ed25519).
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct VerifyArgs {
+    /// Public key file (PEM or DER SubjectPublicKeyInfo).
+    #[arg(long)]
+    key: PathBuf,
+    /// Signing algorithm: ed-25519, ec-dsa-sha-256 or ec-dsa-sha-384.
+    #[arg(long)]
+    algo: String,
+    /// The signed message.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// The signature file (DER for ECDSA, raw 64 bytes for Ed25519).
+    #[arg(long)]
+    sig: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct EncryptArgs {
+    /// Public key file (P-256 for ECIES, RSA-2048 for OAEP).
+    #[arg(long)]
+    key: PathBuf,
+    /// Encryption algorithm: ecies-hkdf-hmac-sha-256-aes-128-cbc, rsa-oaep-sha-256 (or the legacy
+    /// ecies-hkdf-hmac-sha-256-aes-128-gcm).
+    #[arg(long)]
+    algo: String,
+    /// The plaintext.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// Where to write the ciphertext.
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DecryptArgs {
+    /// Private key file (PKCS#8, PEM or DER).
+    #[arg(long)]
+    key: PathBuf,
+    /// Encryption algorithm the ciphertext was made with.
+    #[arg(long)]
+    algo: String,
+    /// The ciphertext.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// Where to write the plaintext (created with mode 0600).
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Parse a key spec that may be a signing or an encryption spec.
+fn parse_key_type(s: &str) -> Result<KeyType, Failure> {
+    if let Ok(spec) = s.parse::<SigningKeySpec>() {
+        return Ok(spec.into());
+    }
+    if let Ok(spec) = s.parse::<EncryptionKeySpec>() {
+        return Ok(spec.into());
+    }
+    Err(Failure::new(
+        EXIT_ERROR,
+        format!(
+            "unknown key spec '{}'; accepted: ec-curve-25519, ec-p-256, ec-p-384, ec-secp-256k-1, rsa-2048",
+            s.escape_debug()
+        ),
+    ))
+}
+
+fn load_public(path: &std::path::Path) -> Result<PublicKey, Failure> {
+    let bytes = files::read_nonempty(path, "public key file")?;
+    PublicKey::from_der_or_pem(&bytes).map_err(|e| with_file(e, "public key file", path))
+}
+
+fn load_private(path: &std::path::Path) -> Result<PrivateKey, Failure> {
+    let bytes = zeroize::Zeroizing::new(files::read_nonempty(path, "private key file")?);
+    PrivateKey::from_der_or_pem(&bytes).map_err(|e| with_file(e, "private key file", path))
+}
+
+fn with_file(e: tresor::Error, what: &str, path: &std::path::Path) -> Failure {
+    Failure::new(
+        EXIT_ERROR,
+        format!(
+            "{what} '{}': {e} (error {} {})",
+            path.display(),
+            e.code(),
+            e.kind()
+        ),
+    )
+}
+
+pub(crate) fn keygen(a: KeygenArgs) -> Result<(), Failure> {
+    let key_type = parse_key_type(&a.spec)?;
+    if !a.force {
+        for p in std::iter::once(&a.out).chain(a.public_out.as_ref()) {
+            if p.as_os_str() != "-" && p.exists() {
+                return Err(Failure::new(
+                    EXIT_ERROR,
+                    format!(
+                        "output file '{}' already exists (pass --force to replace it)",
+                        p.display()
+                    ),
+                ));
+            }
+        }
+    }
+    let key = PrivateKey::generate(key_type)?;
+    let pem = key.to_pem()?;
+    files::write(
+        &a.out,
+        pem.as_bytes(),
+        Mode::Private,
+        a.force,
+        "private key file",
+    )?;
+    if let Some(p) = &a.public_out {
+        files::write(
+            p,
+            key.public_key().to_pem().as_bytes(),
+            Mode::Public,
+            a.force,
+            "public key file",
+        )?;
+    }
+    if a.out.as_os_str() != "-" {
+        let _ = writeln!(std::io::stdout(), "{}", key.public_key().fingerprint());
+    }
+    Ok(())
+}
+
+pub(crate) fn fingerprint(a: FingerprintArgs) -> Result<(), Failure> {
+    let key = load_public(&a.key)?;
+    let _ = writeln!(std::io::stdout(), "{}", key.fingerprint());
+    Ok(())
+}
+
+pub(crate) fn sign(a: SignArgs) -> Result<(), Failure> {
+    let algo: SigningAlgorithmSpec = a.algo.parse()?;
+    let key = load_private(&a.key)?;
+    let signer = Signer::new(key)?;
+    let msg = files::read(&a.input, "input file")?;
+    let sig = signer.sign(algo, &msg)?;
+    files::write(&a.out, &sig, Mode::Public, a.force, "signature file")
+}
+
+pub(crate) fn verify(a: VerifyArgs) -> Result<(), Failure> {
+    let algo: SigningAlgorithmSpec = a.algo.parse()?;
+    let key = load_public(&a.key)?;
+    let verifier = Verifier::new(key)?;
+    let msg = files::read(&a.input, "input file")?;
+    let sig = files::read_nonempty(&a.sig, "signature file")?;
+    match verifier.verify(algo, &msg, &sig) {
+        Ok(()) => {
+            let _ = writeln!(std::io::stdout(), "signature valid");
+            Ok(())
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::InvalidSignature | ErrorKind::MalformedSignature
+            ) =>
+        {
+            Err(Failure::new(
+                EXIT_INVALID,
+                format!("signature invalid ({e})"),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) fn encrypt(a: EncryptArgs) -> Result<(), Failure> {
+    let algo: EncryptionAlgorithmSpec = a.algo.parse()?;
+    let key = load_public(&a.key)?;
+    let encrypter = Encrypter::new(key)?;
+    let pt = zeroize::Zeroizing::new(files::read(&a.input, "input file")?);
+    let ct = encrypter.encrypt(algo, &pt)?;
+    files::write(&a.out, &ct, Mode::Public, a.force, "output file")
+}
+
+pub(crate) fn decrypt(a: DecryptArgs) -> Result<(), Failure> {
+    let algo: EncryptionAlgorithmSpec = a.algo.parse()?;
+    let key = load_private(&a.key)?;
+    let decrypter = Decrypter::new(key)?;
+    let ct = files::read_nonempty(&a.input, "ciphertext file")?;
+    let pt = decrypter.decrypt(algo, &ct)?;
+    files::write(&a.out, &pt, Mode::Private, a.force, "output file")
+}
