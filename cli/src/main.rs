@@ -8,6 +8,7 @@
 //! * 70 — an internal error (a bug); also one line on stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod demo;
 mod files;
 mod offline;
 
@@ -53,6 +54,8 @@ enum Command {
     Encrypt(offline::EncryptArgs),
     /// Decrypt a file with a private key.
     Decrypt(offline::DecryptArgs),
+    /// Generate a Canton participant's keys, sign, verify, encrypt, decrypt; print fingerprints and timings.
+    Demo(demo::DemoArgs),
 }
 
 /// A failure of a command: what to print and which exit code to use.
@@ -142,6 +145,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => offline::verify(a),
         Command::Encrypt(a) => offline::encrypt(a),
         Command::Decrypt(a) => offline::decrypt(a),
+        Command::Demo(a) => demo::demo(a),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,

@@ -22,5 +22,10 @@ pub use scheme::{
     SigningKeySpec,
 };
 
+/// The README's Rust example, compiled and run as a doc test.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// The crate version (the same for the CLI and every binding).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
