@@ -544,12 +544,10 @@ impl PrivateKey {
                 .try_into()
                 .map_err(|_| Error::malformed_key("Ed25519 private key seed must be 32 bytes"))?;
             let key = Self::ed25519_from_seed(&seed);
-            if let Some(p) = embedded_public {
-                if p != key.public.raw_fixed() {
-                    return Err(Error::malformed_key(
-                        "PKCS#8 public key does not match the private key",
-                    ));
-                }
+            if embedded_public.is_some_and(|p| p != key.public.raw_fixed()) {
+                return Err(Error::malformed_key(
+                    "PKCS#8 public key does not match the private key",
+                ));
             }
             key
         } else if oid == OID_EC_PUBLIC_KEY {

@@ -59,7 +59,7 @@ pub(super) fn encrypt_cbc<B: Backend>(recipient_point: &[u8], pt: &[u8]) -> Resu
 
 pub(super) fn decrypt_cbc<B: Backend>(key: &B::EcdhKey, ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     const MIN: usize = IV_LEN + POINT_LEN + 16 + TAG_LEN;
-    if ct.len() < MIN || (ct.len() - IV_LEN - POINT_LEN - TAG_LEN) % 16 != 0 {
+    if ct.len() < MIN || !(ct.len() - IV_LEN - POINT_LEN - TAG_LEN).is_multiple_of(16) {
         return Err(Error::new(
             ErrorKind::MalformedCiphertext,
             format!(
