@@ -11,8 +11,14 @@
 
 pub mod error;
 pub mod keys;
+#[cfg(feature = "vault")]
+pub mod kms;
 pub mod primitives;
 pub mod scheme;
+#[cfg(feature = "vault")]
+pub mod store;
+#[cfg(feature = "vault")]
+pub mod vault;
 
 pub use error::{Error, ErrorKind, Result};
 pub use keys::{Fingerprint, KeyType, PrivateKey, PublicKey, SigningKeyUsage, SigningKeyUsageSet};

@@ -1,0 +1,538 @@
+//! The private key store: SQLite (bundled, the embedded default) or PostgreSQL (feature `postgres`, for
+//! HA nodes sharing one database), with versioned schema migrations and transactional writes.
+//!
+//! The store only moves rows; it knows nothing about sealing. The [`crate::vault`] decides what goes in
+//! `data` (clear PKCS#8, a sealed blob, or nothing for keys held in a KMS).
+//!
+//! Schema (version 1):
+//! * `tresor_keys` — one row per key: fingerprint (primary key), name, purpose (0 signing, 1 encryption,
+//!   as Canton numbers them), usage (signing keys: comma-separated usage names), key spec, format version,
+//!   public key (DER SPKI), data (clear or sealed private key; NULL for external keys), data key id (NULL
+//!   when the row is clear), KMS key id (external keys), creation time (ms since the epoch).
+//! * `tresor_data_keys` — the store data keys: id, the KMS wrapper key id that wraps it, the wrapped key,
+//!   creation time and whether it is the active one. Each sealed row names its data key, and through it its
+//!   wrapper key: keeping the wrapper key id on every row would make a wrapper-key rotation rewrite every
+//!   row, which the two-level design exists to avoid.
+//! * `tresor_meta` — name/value pairs (store mode, migration state).
+//! * `tresor_schema` — the applied schema version.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row as _};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::{Fingerprint, SigningKeyUsageSet};
+
+/// The current schema version.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite (file).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Key purpose, numbered as Canton's `purpose` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    /// A signing key.
+    Signing = 0,
+    /// An encryption (decryption) key.
+    Encryption = 1,
+}
+
+impl Purpose {
+    /// The name used in tables and JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Signing => "signing",
+            Self::Encryption => "encryption",
+        }
+    }
+
+    fn from_db(n: i64) -> Result<Self> {
+        match n {
+            0 => Ok(Self::Signing),
+            1 => Ok(Self::Encryption),
+            _ => Err(Error::new(
+                ErrorKind::StoreCorrupted,
+                format!("unknown key purpose {n} in the store"),
+            )),
+        }
+    }
+}
+
+impl core::fmt::Display for Purpose {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One key row.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyRow {
+    /// The Canton fingerprint (primary key).
+    pub fingerprint: Fingerprint,
+    /// Optional name (≤ 300 characters).
+    pub name: Option<String>,
+    /// Signing or encryption.
+    pub purpose: Purpose,
+    /// Usage of a signing key; `None` for encryption keys.
+    pub usage: Option<SigningKeyUsageSet>,
+    /// The key spec's config string (`ec-p-256`, `rsa-2048`, …).
+    pub key_spec: String,
+    /// Format version of `data`.
+    pub format_version: i64,
+    /// DER SPKI of the public key.
+    pub public_key: Vec<u8>,
+    /// Clear PKCS#8, or a sealed blob (when `data_key_id` is set), or `None` for external keys.
+    pub data: Option<Vec<u8>>,
+    /// The data key that sealed `data`; `None` when `data` is clear.
+    pub data_key_id: Option<i64>,
+    /// The KMS key id of an external key.
+    pub kms_key_id: Option<String>,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at: i64,
+}
+
+impl core::fmt::Debug for KeyRow {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("KeyRow")
+            .field("fingerprint", &self.fingerprint)
+            .field("name", &self.name)
+            .field("purpose", &self.purpose)
+            .field("usage", &self.usage)
+            .field("key_spec", &self.key_spec)
+            .field("format_version", &self.format_version)
+            .field("sealed", &self.data_key_id.is_some())
+            .field("kms_key_id", &self.kms_key_id)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One store data key row.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DataKeyRow {
+    /// Id (referenced by sealed key rows).
+    pub id: i64,
+    /// The KMS wrapper key that wraps it.
+    pub wrapper_key_id: String,
+    /// The data key encrypted under the wrapper key (opaque KMS ciphertext).
+    pub wrapped_key: Vec<u8>,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at: i64,
+    /// Whether new rows are sealed under it.
+    pub active: bool,
+}
+
+impl core::fmt::Debug for DataKeyRow {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DataKeyRow")
+            .field("id", &self.id)
+            .field("wrapper_key_id", &self.wrapper_key_id)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connection pool to the key store.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+    url_for_display: String,
+}
+
+impl core::fmt::Debug for Store {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Store")
+            .field("dialect", &self.dialect)
+            .field("url", &self.url_for_display)
+            .finish()
+    }
+}
+
+pub(crate) fn db_err(what: &str, e: sqlx::Error) -> Error {
+    Error::new(ErrorKind::StoreError, format!("key store: {what} failed")).with_source(e)
+}
+
+/// The current time in ms since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Hide the password in a database URL.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s + 3 => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+const MIGRATIONS: &[&[&str]] = &[
+    // version 1
+    &[
+        "CREATE TABLE tresor_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE tresor_data_keys (id BIGINT PRIMARY KEY, wrapper_key_id TEXT NOT NULL, \
+         wrapped_key {blob} NOT NULL, created_at BIGINT NOT NULL, active SMALLINT NOT NULL)",
+        "CREATE TABLE tresor_keys (fingerprint TEXT PRIMARY KEY, name TEXT, purpose SMALLINT NOT NULL, \
+         usage TEXT, key_spec TEXT NOT NULL, format_version BIGINT NOT NULL, public_key {blob} NOT NULL, \
+         data {blob}, data_key_id BIGINT REFERENCES tresor_data_keys(id), kms_key_id TEXT, \
+         created_at BIGINT NOT NULL)",
+        "CREATE INDEX tresor_keys_data_key ON tresor_keys(data_key_id)",
+    ],
+];
+
+impl Store {
+    /// Open the store at `url` (`sqlite://path/to/file.db` — created if missing — or
+    /// `postgres://user:password@host/db`), applying pending schema migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            if !cfg!(feature = "postgres") {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "this build has no PostgreSQL support (build tresor with the `postgres` feature)",
+                ));
+            }
+            Dialect::Postgres
+        } else {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "unsupported store URL '{}': use sqlite://<file> or postgres://…",
+                    redact_url(url)
+                ),
+            ));
+        };
+        let display = redact_url(url);
+        let (url, max) = match dialect {
+            Dialect::Sqlite => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                let u = if url.contains("mode=") {
+                    url.to_string()
+                } else {
+                    format!("{url}{sep}mode=rwc")
+                };
+                (u, 1)
+            }
+            Dialect::Postgres => (url.to_string(), 8),
+        };
+        let opts: AnyConnectOptions = url.parse().map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("bad store URL '{display}'"),
+            )
+            .with_source(e)
+        })?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = FULL",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 30000",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .map_err(|e| db_err(&format!("opening {display}"), e))?;
+        let store = Self {
+            pool,
+            dialect,
+            url_for_display: display,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The database dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The URL, with any password replaced by `***`.
+    pub fn display_url(&self) -> &str {
+        &self.url_for_display
+    }
+
+    fn sql(&self, s: &str) -> String {
+        s.replace(
+            "{blob}",
+            if self.dialect == Dialect::Postgres {
+                "BYTEA"
+            } else {
+                "BLOB"
+            },
+        )
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS tresor_schema (version BIGINT NOT NULL)")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_err("creating the schema table", e))?;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| db_err("starting a migration", e))?;
+        if self.dialect == Dialect::Postgres {
+            // One migrator at a time across HA nodes.
+            sqlx::query("LOCK TABLE tresor_schema IN EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_err("locking the schema", e))?;
+        }
+        let current: Option<i64> = sqlx::query("SELECT MAX(version) FROM tresor_schema")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| db_err("reading the schema version", e))?
+            .try_get(0)
+            .ok();
+        let current = current.unwrap_or(0);
+        if current > SCHEMA_VERSION {
+            return Err(Error::new(
+                ErrorKind::StoreError,
+                format!(
+                    "the key store has schema version {current}, newer than this tresor ({SCHEMA_VERSION}); upgrade tresor"
+                ),
+            ));
+        }
+        for (i, steps) in MIGRATIONS.iter().enumerate() {
+            let version = i as i64 + 1;
+            if version <= current {
+                continue;
+            }
+            for step in *steps {
+                sqlx::query(&self.sql(step))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_err(&format!("schema migration to version {version}"), e))?;
+            }
+            sqlx::query("INSERT INTO tresor_schema (version) VALUES ($1)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_err("recording the schema version", e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| db_err("committing a migration", e))
+    }
+
+    /// Begin a transaction.
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        self.pool
+            .begin()
+            .await
+            .map_err(|e| db_err("starting a transaction", e))
+    }
+
+    /// Read a meta value.
+    pub async fn meta(&self, name: &str) -> Result<Option<String>> {
+        sqlx::query("SELECT value FROM tresor_meta WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|r| r.map(|r| r.get::<String, _>(0)))
+            .map_err(|e| db_err("reading metadata", e))
+    }
+
+    /// All key rows, ordered by creation time then fingerprint.
+    pub async fn list(&self) -> Result<Vec<KeyRow>> {
+        let rows = sqlx::query(&format!("{SELECT_KEY} ORDER BY created_at, fingerprint"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_err("listing keys", e))?;
+        rows.iter().map(row_to_key).collect()
+    }
+
+    /// One key row.
+    pub async fn get(&self, fp: &Fingerprint) -> Result<Option<KeyRow>> {
+        sqlx::query(&format!("{SELECT_KEY} WHERE fingerprint = $1"))
+            .bind(fp.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_err("reading a key", e))?
+            .as_ref()
+            .map(row_to_key)
+            .transpose()
+    }
+
+    /// How many rows there are, and how many of them are clear private keys (data present, not sealed).
+    pub async fn counts(&self) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN data IS NOT NULL AND data_key_id IS NULL THEN 1 ELSE 0 END), 0) \
+             FROM tresor_keys",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_err("counting keys", e))?;
+        Ok((row.try_get(0).unwrap_or(0), row.try_get(1).unwrap_or(0)))
+    }
+
+    /// The data keys, newest first.
+    pub async fn data_keys(&self) -> Result<Vec<DataKeyRow>> {
+        let rows = sqlx::query(
+            "SELECT id, wrapper_key_id, wrapped_key, created_at, active FROM tresor_data_keys ORDER BY id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_err("reading data keys", e))?;
+        rows.iter().map(row_to_data_key).collect()
+    }
+}
+
+pub(crate) const SELECT_KEY: &str = "SELECT fingerprint, name, purpose, usage, key_spec, format_version, public_key, \
+     data, data_key_id, kms_key_id, created_at FROM tresor_keys";
+
+pub(crate) fn row_to_key(r: &AnyRow) -> Result<KeyRow> {
+    let corrupt = |what: &str| {
+        Error::new(
+            ErrorKind::StoreCorrupted,
+            format!("key store row: bad {what}"),
+        )
+    };
+    let fp: String = r.try_get(0).map_err(|_| corrupt("fingerprint"))?;
+    let usage: Option<String> = r.try_get(3).map_err(|_| corrupt("usage"))?;
+    let purpose: i64 = r
+        .try_get::<i16, _>(2)
+        .map(i64::from)
+        .or_else(|_| r.try_get::<i64, _>(2))
+        .map_err(|_| corrupt("purpose"))?;
+    Ok(KeyRow {
+        fingerprint: fp.parse().map_err(|_| corrupt("fingerprint"))?,
+        name: r.try_get(1).map_err(|_| corrupt("name"))?,
+        purpose: Purpose::from_db(purpose)?,
+        usage: usage
+            .map(|u| SigningKeyUsageSet::parse_list(&u))
+            .transpose()
+            .map_err(|_| corrupt("usage"))?,
+        key_spec: r.try_get(4).map_err(|_| corrupt("key spec"))?,
+        format_version: r.try_get(5).map_err(|_| corrupt("format version"))?,
+        public_key: r.try_get(6).map_err(|_| corrupt("public key"))?,
+        data: r.try_get(7).map_err(|_| corrupt("data"))?,
+        data_key_id: r.try_get(8).map_err(|_| corrupt("data key id"))?,
+        kms_key_id: r.try_get(9).map_err(|_| corrupt("KMS key id"))?,
+        created_at: r.try_get(10).map_err(|_| corrupt("creation time"))?,
+    })
+}
+
+fn row_to_data_key(r: &AnyRow) -> Result<DataKeyRow> {
+    let corrupt = |what: &str| {
+        Error::new(
+            ErrorKind::StoreCorrupted,
+            format!("data key row: bad {what}"),
+        )
+    };
+    let active: i64 = r
+        .try_get::<i16, _>(4)
+        .map(i64::from)
+        .or_else(|_| r.try_get::<i64, _>(4))
+        .map_err(|_| corrupt("active flag"))?;
+    Ok(DataKeyRow {
+        id: r.try_get(0).map_err(|_| corrupt("id"))?,
+        wrapper_key_id: r.try_get(1).map_err(|_| corrupt("wrapper key id"))?,
+        wrapped_key: r.try_get(2).map_err(|_| corrupt("wrapped key"))?,
+        created_at: r.try_get(3).map_err(|_| corrupt("creation time"))?,
+        active: active != 0,
+    })
+}
+
+/// Insert a key row inside a transaction.
+pub(crate) async fn insert_key(tx: &mut sqlx::AnyConnection, row: &KeyRow) -> Result<()> {
+    let res = sqlx::query(
+        "INSERT INTO tresor_keys (fingerprint, name, purpose, usage, key_spec, format_version, public_key, data, \
+         data_key_id, kms_key_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(row.fingerprint.to_string())
+    .bind(row.name.clone())
+    .bind(row.purpose as i16)
+    .bind(row.usage.map(|u| u.to_string()))
+    .bind(row.key_spec.clone())
+    .bind(row.format_version)
+    .bind(row.public_key.clone())
+    .bind(row.data.clone())
+    .bind(row.data_key_id)
+    .bind(row.kms_key_id.clone())
+    .bind(row.created_at)
+    .execute(&mut *tx)
+    .await;
+    match res {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::new(
+            ErrorKind::KeyAlreadyExists,
+            format!(
+                "a key with fingerprint {} is already in the store",
+                row.fingerprint
+            ),
+        )),
+        Err(e) => Err(db_err("storing a key", e)),
+    }
+}
+
+/// Replace a row's data and data key id inside a transaction.
+pub(crate) async fn update_key_data(
+    tx: &mut sqlx::AnyConnection,
+    fp: &Fingerprint,
+    data: &[u8],
+    data_key_id: Option<i64>,
+) -> Result<()> {
+    sqlx::query("UPDATE tresor_keys SET data = $1, data_key_id = $2 WHERE fingerprint = $3")
+        .bind(data.to_vec())
+        .bind(data_key_id)
+        .bind(fp.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_err("updating a key", e))?;
+    Ok(())
+}
+
+/// Rows inside a transaction (for migrations and rotations, which must see a consistent snapshot).
+pub(crate) async fn list_in(tx: &mut sqlx::AnyConnection) -> Result<Vec<KeyRow>> {
+    let rows = sqlx::query(&format!("{SELECT_KEY} ORDER BY created_at, fingerprint"))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| db_err("listing keys", e))?;
+    rows.iter().map(row_to_key).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://tresor:s3cret@127.0.0.1/db"),
+            "postgres://tresor:***@127.0.0.1/db"
+        );
+        assert_eq!(redact_url("sqlite://./tresor.db"), "sqlite://./tresor.db");
+    }
+}

@@ -1,0 +1,604 @@
+//! The vault over real SQLite files and the software KMS: every mode, migrations, rotations, bad input.
+#![cfg(feature = "vault")]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tresor::kms::software::{KeyState, MasterKeySource, SoftwareKms};
+use tresor::kms::{KmsDriver, KmsKeyId};
+use tresor::store::{Purpose, Store};
+use tresor::vault::{EnvelopeConfig, Mode, Vault, VaultOptions};
+use tresor::{
+    EncryptionKeySpec, ErrorKind, Fingerprint, SigningAlgorithmSpec, SigningKeySpec,
+    SigningKeyUsageSet as U,
+};
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("tresor-vault-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("mkdir");
+        Self(p)
+    }
+    fn db(&self) -> String {
+        format!("sqlite://{}", self.0.join("tresor.db").display())
+    }
+    fn kms_path(&self) -> PathBuf {
+        self.0.join("kms.db")
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn kms(path: &Path) -> Arc<SoftwareKms> {
+    Arc::new(
+        SoftwareKms::open(
+            path,
+            MasterKeySource::Passphrase("correct horse battery staple".to_string().into()),
+        )
+        .await
+        .expect("open software KMS"),
+    )
+}
+
+fn envelope() -> Mode {
+    Mode::Envelope(EnvelopeConfig::default())
+}
+
+async fn open(d: &Dir, kms: &Arc<SoftwareKms>, mode: Mode) -> tresor::Result<Vault> {
+    let store = Store::open(&d.db()).await?;
+    let driver: Arc<dyn KmsDriver> = kms.clone();
+    Vault::open(store, Some(driver), VaultOptions::new(mode)).await
+}
+
+/// The bytes of the store's tables, for "unchanged" checks (the SQLite file itself may be rewritten by
+/// checkpoints, so compare content).
+async fn snapshot(d: &Dir) -> String {
+    let store = Store::open(&d.db()).await.expect("open");
+    let rows = store.list().await.expect("list");
+    let dks = store.data_keys().await.expect("dks");
+    format!(
+        "{:?}",
+        (
+            rows.iter()
+                .map(|r| (
+                    r.fingerprint,
+                    r.data.clone(),
+                    r.data_key_id,
+                    r.usage,
+                    r.name.clone()
+                ))
+                .collect::<Vec<_>>(),
+            dks.iter()
+                .map(|k| (k.id, k.wrapper_key_id.clone(), k.wrapped_key.clone()))
+                .collect::<Vec<_>>()
+        )
+    )
+}
+
+async fn populate(v: &Vault) -> (Fingerprint, Fingerprint, Fingerprint) {
+    let ns = v
+        .generate_signing_key(
+            SigningKeySpec::EcCurve25519,
+            U::NAMESPACE_ONLY,
+            Some("namespace"),
+        )
+        .await
+        .expect("gen");
+    let proto = v
+        .generate_signing_key(SigningKeySpec::EcP256, U::PROTOCOL_ONLY, Some("protocol"))
+        .await
+        .expect("gen");
+    let enc = v
+        .generate_encryption_key(EncryptionKeySpec::EcP256, Some("encryption"))
+        .await
+        .expect("gen");
+    (ns.fingerprint, proto.fingerprint, enc.fingerprint)
+}
+
+async fn exercise(v: &Vault, keys: (Fingerprint, Fingerprint, Fingerprint)) {
+    let (ns, proto, enc) = keys;
+    let sig = v
+        .sign(&ns, b"m", U::NAMESPACE_ONLY, None)
+        .await
+        .expect("sign ns");
+    v.verify(&ns, b"m", &sig, None).await.expect("verify ns");
+    let sig = v
+        .sign(&proto, b"m", U::PROTOCOL_ONLY, None)
+        .await
+        .expect("sign proto");
+    v.verify(&proto, b"m", &sig, Some(SigningAlgorithmSpec::EcDsaSha256))
+        .await
+        .expect("verify proto");
+    let ct = v.encrypt(&enc, b"secret", None).await.expect("encrypt");
+    assert_eq!(
+        v.decrypt(&enc, &ct, None)
+            .await
+            .expect("decrypt")
+            .as_slice(),
+        b"secret"
+    );
+}
+
+#[tokio::test]
+async fn clear_mode_round_trip_and_usage_enforcement() {
+    let d = Dir::new("clear");
+    let store = Store::open(&d.db()).await.expect("store");
+    let v = Vault::open(store, None, VaultOptions::new(Mode::Clear))
+        .await
+        .expect("vault");
+    let keys = populate(&v).await;
+    exercise(&v, keys).await;
+    let e = v
+        .sign(&keys.0, b"m", U::PROTOCOL_ONLY, None)
+        .await
+        .expect_err("wrong usage");
+    assert_eq!(e.kind(), ErrorKind::UsageNotAllowed);
+    let e = v
+        .sign(&keys.2, b"m", U::ALL, None)
+        .await
+        .expect_err("encryption key cannot sign");
+    assert_eq!(e.kind(), ErrorKind::UsageNotAllowed);
+    let e = v
+        .sign(&keys.1, b"m", U::ALL, Some(SigningAlgorithmSpec::Ed25519))
+        .await
+        .expect_err("algo");
+    assert_eq!(e.kind(), ErrorKind::KeySpecMismatch);
+    let unknown: Fingerprint = Fingerprint::of_key_bytes(b"nothing");
+    assert_eq!(
+        v.sign(&unknown, b"m", U::ALL, None)
+            .await
+            .expect_err("unknown")
+            .kind(),
+        ErrorKind::KeyNotFound
+    );
+    let list = v.list().await.expect("list");
+    assert_eq!(list.len(), 3);
+    assert!(
+        list.iter()
+            .all(|k| k.storage == tresor::vault::Storage::Clear)
+    );
+    let long = "x".repeat(301);
+    let e = v
+        .generate_encryption_key(EncryptionKeySpec::Rsa2048, Some(&long))
+        .await
+        .expect_err("long name");
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+}
+
+#[tokio::test]
+async fn envelope_open_costs_one_kms_call_and_rows_are_sealed() {
+    let d = Dir::new("envelope");
+    let k = kms(&d.kms_path()).await;
+    let keys = {
+        let v = open(&d, &k, envelope()).await.expect("vault");
+        let keys = populate(&v).await;
+        exercise(&v, keys).await;
+        keys
+    };
+    let rows = Store::open(&d.db())
+        .await
+        .expect("store")
+        .list()
+        .await
+        .expect("list");
+    assert!(
+        rows.iter().all(|r| r.data_key_id.is_some()),
+        "every row is sealed"
+    );
+    for r in &rows {
+        let data = r.data.as_ref().expect("data");
+        assert!(
+            tresor::PrivateKey::from_pkcs8_der(data).is_err(),
+            "sealed data is not a clear PKCS#8 key"
+        );
+    }
+    // Re-open: exactly one KMS call (unwrap the data key).
+    let k2 = kms(&d.kms_path()).await;
+    let v = open(&d, &k2, envelope()).await.expect("reopen");
+    assert_eq!(k2.total_calls(), 1, "{:?}", k2.call_counts());
+    exercise(&v, keys).await;
+    assert_eq!(
+        k2.total_calls(),
+        1,
+        "signing and decrypting make no KMS call: {:?}",
+        k2.call_counts()
+    );
+}
+
+#[tokio::test]
+async fn migration_clear_to_envelope_to_clear() {
+    let d = Dir::new("migrate");
+    let keys = {
+        let store = Store::open(&d.db()).await.expect("store");
+        let v = Vault::open(store, None, VaultOptions::new(Mode::Clear))
+            .await
+            .expect("vault");
+        populate(&v).await
+    };
+    let k = kms(&d.kms_path()).await;
+    {
+        let v = open(&d, &k, envelope()).await.expect("envelope");
+        assert!(
+            v.list()
+                .await
+                .expect("list")
+                .iter()
+                .all(|i| i.storage == tresor::vault::Storage::Sealed)
+        );
+        exercise(&v, keys).await;
+    }
+    // Clear mode on an encrypted store is a clear error, and changes nothing.
+    let before = snapshot(&d).await;
+    let store = Store::open(&d.db()).await.expect("store");
+    let e = Vault::open(store, None, VaultOptions::new(Mode::Clear))
+        .await
+        .expect_err("clear on sealed");
+    assert_eq!(e.kind(), ErrorKind::WrongMode);
+    assert!(e.to_string().contains("reverted = true"), "{e}");
+    assert_eq!(snapshot(&d).await, before);
+    // reverted = true opens everything back to clear.
+    {
+        let v = open(
+            &d,
+            &k,
+            Mode::Envelope(EnvelopeConfig {
+                wrapper_key_id: None,
+                reverted: true,
+            }),
+        )
+        .await
+        .expect("reverted");
+        assert!(
+            v.list()
+                .await
+                .expect("list")
+                .iter()
+                .all(|i| i.storage == tresor::vault::Storage::Clear)
+        );
+        exercise(&v, keys).await;
+    }
+    let store = Store::open(&d.db()).await.expect("store");
+    assert!(store.data_keys().await.expect("dks").is_empty());
+    let v = Vault::open(store, None, VaultOptions::new(Mode::Clear))
+        .await
+        .expect("clear again");
+    exercise(&v, keys).await;
+}
+
+#[tokio::test]
+async fn wrapper_and_data_key_rotation() {
+    let d = Dir::new("rotate");
+    let k = kms(&d.kms_path()).await;
+    let v = open(&d, &k, envelope()).await.expect("vault");
+    let keys = populate(&v).await;
+    let old = v.wrapper_key_id().await.expect("id").expect("some");
+    // Rotating to the current key is an error.
+    let e = v
+        .rotate_wrapper_key(Some(old.clone()))
+        .await
+        .expect_err("same key");
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    let before = k.total_calls();
+    let new = k.generate_symmetric_key(Some("next")).await.expect("gen");
+    let rotated = v
+        .rotate_wrapper_key(Some(new.clone()))
+        .await
+        .expect("rotate");
+    assert_eq!(rotated, new);
+    assert_eq!(
+        k.total_calls() - before - 1,
+        2,
+        "re-wrap = one decrypt + one encrypt: {:?}",
+        k.call_counts()
+    );
+    assert_eq!(v.wrapper_key_id().await.expect("id"), Some(new.clone()));
+    // The old wrapper key is left in the KMS.
+    k.key_exists_and_is_active(&old)
+        .await
+        .expect("old key kept");
+    exercise(&v, keys).await;
+    // Generated wrapper key.
+    let generated = v.rotate_wrapper_key(None).await.expect("rotate generated");
+    assert_ne!(generated, new);
+    // Data key rotation re-seals every row with one KMS call.
+    let before_rows = Store::open(&d.db())
+        .await
+        .expect("s")
+        .list()
+        .await
+        .expect("l");
+    let before = k.total_calls();
+    assert_eq!(v.rotate_data_key().await.expect("rotate dk"), 3);
+    assert_eq!(k.total_calls() - before, 1);
+    let after_rows = Store::open(&d.db())
+        .await
+        .expect("s")
+        .list()
+        .await
+        .expect("l");
+    for (a, b) in before_rows.iter().zip(&after_rows) {
+        assert_ne!(a.data, b.data);
+        assert_ne!(a.data_key_id, b.data_key_id);
+    }
+    v.clear_cache();
+    exercise(&v, keys).await;
+    // A fresh process opens the rotated store.
+    drop(v);
+    let k2 = kms(&d.kms_path()).await;
+    let v = open(&d, &k2, envelope()).await.expect("reopen");
+    exercise(&v, keys).await;
+    // A configured wrapper key id that differs from the recorded one is a clear error.
+    let e = open(
+        &d,
+        &k2,
+        Mode::Envelope(EnvelopeConfig {
+            wrapper_key_id: Some(old),
+            reverted: false,
+        }),
+    )
+    .await
+    .expect_err("mismatch");
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.to_string().contains("wrapper-key rotate"), "{e}");
+}
+
+#[tokio::test]
+async fn tampered_swapped_and_missing_wrapper_are_clear_errors_and_change_nothing() {
+    let d = Dir::new("tamper");
+    let k = kms(&d.kms_path()).await;
+    let keys = {
+        let v = open(&d, &k, envelope()).await.expect("vault");
+        populate(&v).await
+    };
+    let store = Store::open(&d.db()).await.expect("store");
+    // Swap the sealed data of two rows.
+    let rows = store.list().await.expect("list");
+    let (a, b) = (&rows[0], &rows[1]);
+    swap_data(&d, &a.fingerprint, &b.fingerprint).await;
+    let before = snapshot(&d).await;
+    let v = open(&d, &k, envelope())
+        .await
+        .expect("vault opens: rows are checked when used");
+    let e = v
+        .sign(&keys.0, b"m", U::ALL, None)
+        .await
+        .expect_err("swapped row");
+    assert_eq!(e.kind(), ErrorKind::StoreCorrupted);
+    assert!(!e.to_string().is_empty());
+    assert_eq!(
+        snapshot(&d).await,
+        before,
+        "a failed operation leaves the store as it was"
+    );
+    swap_data(&d, &a.fingerprint, &b.fingerprint).await;
+    // Flip one byte of a sealed row.
+    flip_byte(&d, &keys.2).await;
+    let v = open(&d, &k, envelope()).await.expect("vault");
+    let e = v
+        .decrypt(&keys.2, b"whatever", None)
+        .await
+        .expect_err("tampered");
+    assert_eq!(e.kind(), ErrorKind::StoreCorrupted);
+    // A data key rotation refuses to run over a corrupted row and leaves everything as it was.
+    let before = snapshot(&d).await;
+    assert_eq!(
+        v.rotate_data_key().await.expect_err("corrupted").kind(),
+        ErrorKind::StoreCorrupted
+    );
+    assert_eq!(snapshot(&d).await, before);
+    flip_byte(&d, &keys.2).await;
+    // Disabled wrapper key: opening fails with a clear error.
+    let wrapper = v.wrapper_key_id().await.expect("id").expect("some");
+    drop(v);
+    k.set_key_state(&wrapper, KeyState::Disabled)
+        .await
+        .expect("disable");
+    let before = snapshot(&d).await;
+    let e = open(&d, &k, envelope())
+        .await
+        .expect_err("disabled wrapper");
+    assert_eq!(e.kind(), ErrorKind::KmsKeyDisabled);
+    assert_eq!(snapshot(&d).await, before);
+    k.set_key_state(&wrapper, KeyState::Enabled)
+        .await
+        .expect("enable");
+    // Missing wrapper key.
+    k.delete_key(&wrapper).await.expect("delete");
+    let e = open(&d, &k, envelope()).await.expect_err("missing wrapper");
+    assert_eq!(e.kind(), ErrorKind::KmsKeyNotFound);
+    assert_eq!(snapshot(&d).await, before);
+    // A configured wrapper key that does not exist, on a fresh store.
+    let d2 = Dir::new("tamper2");
+    let bogus = KmsKeyId::new("soft-does-not-exist").expect("id");
+    let e = open(
+        &d2,
+        &k,
+        Mode::Envelope(EnvelopeConfig {
+            wrapper_key_id: Some(bogus),
+            reverted: false,
+        }),
+    )
+    .await
+    .expect_err("bogus wrapper");
+    assert_eq!(e.kind(), ErrorKind::KmsKeyNotFound);
+}
+
+#[tokio::test]
+async fn wrong_software_kms_passphrase() {
+    let d = Dir::new("passphrase");
+    drop(kms(&d.kms_path()).await);
+    let e = SoftwareKms::open(
+        &d.kms_path(),
+        MasterKeySource::Passphrase("wrong".to_string().into()),
+    )
+    .await
+    .expect_err("wrong passphrase");
+    assert_eq!(e.kind(), ErrorKind::WrongPassword);
+}
+
+#[tokio::test]
+async fn external_mode_with_the_software_kms() {
+    let d = Dir::new("external");
+    let k = kms(&d.kms_path()).await;
+    let v = open(&d, &k, Mode::External).await.expect("vault");
+    let keys = populate(&v).await;
+    let before = k.total_calls();
+    exercise(&v, keys).await;
+    // sign ×2 and decrypt ×1 go to the KMS; verify and encrypt use the stored public key.
+    assert_eq!(k.total_calls() - before, 3, "{:?}", k.call_counts());
+    let e = v
+        .export_private_key(&keys.0)
+        .await
+        .expect_err("export refused");
+    assert_eq!(e.kind(), ErrorKind::WrongMode);
+    // Register a key made outside the vault.
+    let id = k
+        .generate_signing_key_pair(SigningKeySpec::EcP384, Some("made-outside"))
+        .await
+        .expect("gen");
+    let info = v
+        .register_external(
+            &id,
+            tresor::kms::KmsKeySpec::Signing(SigningKeySpec::EcP384),
+            Some(U::PROTOCOL_ONLY),
+            None,
+        )
+        .await
+        .expect("register");
+    assert_eq!(info.purpose, Purpose::Signing);
+    let sig = v
+        .sign(&info.fingerprint, b"m", U::PROTOCOL_ONLY, None)
+        .await
+        .expect("sign");
+    v.verify(&info.fingerprint, b"m", &sig, None)
+        .await
+        .expect("verify");
+}
+
+#[tokio::test]
+async fn export_import_with_password() {
+    use tresor::vault::export::{open_export, seal_export};
+    let d = Dir::new("export");
+    let k = kms(&d.kms_path()).await;
+    let v = open(&d, &k, envelope()).await.expect("vault");
+    let keys = populate(&v).await;
+    let (info, key) = v.export_private_key(&keys.0).await.expect("export");
+    let file = seal_export(&info, &key, b"pw").expect("seal");
+    assert!(!file.contains(&format!("{:?}", key.pkcs8_der())));
+    v.delete(&keys.0).await.expect("delete");
+    assert_eq!(
+        v.sign(&keys.0, b"m", U::ALL, None)
+            .await
+            .expect_err("deleted")
+            .kind(),
+        ErrorKind::KeyNotFound
+    );
+    assert_eq!(
+        open_export(&file, b"wrong").expect_err("wrong pw").kind(),
+        ErrorKind::WrongPassword
+    );
+    let tampered = file.replace("\"namespace\"", "\"protocol\"");
+    assert!(open_export(&tampered, b"pw").is_err());
+    let imported = open_export(&file, b"pw").expect("open");
+    // Import on another node (a clear store).
+    let d2 = Dir::new("export2");
+    let store = Store::open(&d2.db()).await.expect("store");
+    let v2 = Vault::open(store, None, VaultOptions::new(Mode::Clear))
+        .await
+        .expect("vault2");
+    let info2 = v2
+        .import_private_key(
+            &imported.key,
+            imported.purpose,
+            imported.usage,
+            imported.name.as_deref(),
+        )
+        .await
+        .expect("import");
+    assert_eq!(info2.fingerprint, keys.0);
+    assert_eq!(info2.usage, Some(U::NAMESPACE_ONLY));
+    v2.sign(&keys.0, b"m", U::NAMESPACE_ONLY, None)
+        .await
+        .expect("sign after import");
+    // Importing twice is a clear error.
+    let e = v2
+        .import_private_key(&imported.key, imported.purpose, imported.usage, None)
+        .await
+        .expect_err("dup");
+    assert_eq!(e.kind(), ErrorKind::KeyAlreadyExists);
+}
+
+#[tokio::test]
+async fn rotate_node_key_keeps_the_old_one() {
+    let d = Dir::new("nodekey");
+    let store = Store::open(&d.db()).await.expect("store");
+    let v = Vault::open(store, None, VaultOptions::new(Mode::Clear))
+        .await
+        .expect("vault");
+    let keys = populate(&v).await;
+    let new = v.rotate_node_key(&keys.1).await.expect("rotate");
+    assert_ne!(new.fingerprint, keys.1);
+    assert_eq!(new.usage, Some(U::PROTOCOL_ONLY));
+    assert_eq!(new.key_spec, "ec-p-256");
+    assert!(
+        new.name
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("protocol-rotated-20"),
+        "{:?}",
+        new.name
+    );
+    assert_eq!(v.list().await.expect("list").len(), 4);
+}
+
+async fn swap_data(d: &Dir, a: &Fingerprint, b: &Fingerprint) {
+    let pool = sqlx_pool(d).await;
+    let get = |fp: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM tresor_keys WHERE fingerprint = ?1")
+                .bind(fp)
+                .fetch_one(&pool)
+                .await
+                .expect("read")
+        }
+    };
+    let (da, db) = (get(a.to_string()).await, get(b.to_string()).await);
+    for (fp, data) in [(a, db), (b, da)] {
+        sqlx::query("UPDATE tresor_keys SET data = ?1 WHERE fingerprint = ?2")
+            .bind(data)
+            .bind(fp.to_string())
+            .execute(&pool)
+            .await
+            .expect("write");
+    }
+}
+
+async fn flip_byte(d: &Dir, fp: &Fingerprint) {
+    let pool = sqlx_pool(d).await;
+    let mut data: Vec<u8> =
+        sqlx::query_scalar("SELECT data FROM tresor_keys WHERE fingerprint = ?1")
+            .bind(fp.to_string())
+            .fetch_one(&pool)
+            .await
+            .expect("read");
+    let n = data.len() / 2;
+    data[n] ^= 0x40;
+    sqlx::query("UPDATE tresor_keys SET data = ?1 WHERE fingerprint = ?2")
+        .bind(data)
+        .bind(fp.to_string())
+        .execute(&pool)
+        .await
+        .expect("write");
+}
+
+async fn sqlx_pool(d: &Dir) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&d.db()).await.expect("pool")
+}
