@@ -602,3 +602,41 @@ async fn flip_byte(d: &Dir, fp: &Fingerprint) {
 async fn sqlx_pool(d: &Dir) -> sqlx::SqlitePool {
     sqlx::SqlitePool::connect(&d.db()).await.expect("pool")
 }
+
+#[test]
+fn blocking_api_from_eight_threads() {
+    use tresor::vault::blocking::BlockingVault;
+    let d = Dir::new("blocking");
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let k: Arc<dyn KmsDriver> = rt.block_on(kms(&d.kms_path()));
+    drop(rt);
+    let v = Arc::new(
+        BlockingVault::open(&d.db(), Some(k), VaultOptions::new(envelope())).expect("open"),
+    );
+    let key = v
+        .generate_signing_key(SigningKeySpec::EcCurve25519, U::PROTOCOL_ONLY, None)
+        .expect("gen");
+    let fp = key.fingerprint;
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let v = v.clone();
+            std::thread::spawn(move || {
+                for j in 0..50 {
+                    let msg = format!("thread {i} message {j}");
+                    let sig = v
+                        .sign(&fp, msg.as_bytes(), U::PROTOCOL_ONLY, None)
+                        .expect("sign");
+                    v.verify(&fp, msg.as_bytes(), &sig, None).expect("verify");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    assert_eq!(v.vault().cached_keys(), 1);
+    let e = v
+        .sign(&fp, b"m", U::NAMESPACE_ONLY, None)
+        .expect_err("usage checked on the cached path too");
+    assert_eq!(e.kind(), ErrorKind::UsageNotAllowed);
+}

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::keys::Fingerprint;
+use crate::keys::{Fingerprint, SigningKeyUsageSet};
 use crate::primitives::{Decrypter, Signer};
+use crate::scheme::{EncryptionKeySpec, SigningKeySpec};
 
 /// Cache limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +31,15 @@ impl Default for CacheConfig {
 /// A decrypted key, prepared for use.
 #[derive(Debug)]
 pub(crate) enum CachedKey {
-    Signer(Signer),
-    Decrypter(Decrypter),
+    Signer {
+        signer: Signer,
+        spec: SigningKeySpec,
+        usage: SigningKeyUsageSet,
+    },
+    Decrypter {
+        decrypter: Decrypter,
+        spec: EncryptionKeySpec,
+    },
 }
 
 struct Entry {

@@ -15,6 +15,7 @@
 //!
 //! Decrypted keys live in a bounded cache ([`CacheConfig`]) that zeroizes them on eviction and drop.
 
+pub mod blocking;
 mod cache;
 pub mod export;
 
@@ -872,11 +873,8 @@ impl Vault {
 
     // --- using keys -----------------------------------------------------------------------------
 
-    /// Load (or find in the cache) the prepared private key of a non-external row.
-    async fn cached(&self, row: &KeyRow) -> Result<Arc<CachedKey>> {
-        if let Some(k) = self.inner.cache.get(&row.fingerprint) {
-            return Ok(k);
-        }
+    /// Open a non-external row's private key, prepare it and put it in the cache.
+    async fn load_into_cache(&self, row: &KeyRow) -> Result<Arc<CachedKey>> {
         let pkcs8 = match row.data_key_id {
             Some(_) => {
                 let dk = self.data_key()?.ok_or_else(|| {
@@ -895,29 +893,67 @@ impl Vault {
         };
         let key = private_from_row(row, &pkcs8)?;
         let prepared = match row.purpose {
-            Purpose::Signing => CachedKey::Signer(Signer::new(key)?),
-            Purpose::Encryption => CachedKey::Decrypter(Decrypter::new(key)?),
+            Purpose::Signing => CachedKey::Signer {
+                spec: row
+                    .key_spec
+                    .parse()
+                    .map_err(|_| corrupt_row(&row.fingerprint))?,
+                usage: row.usage.ok_or_else(|| corrupt_row(&row.fingerprint))?,
+                signer: Signer::new(key)?,
+            },
+            Purpose::Encryption => CachedKey::Decrypter {
+                spec: row
+                    .key_spec
+                    .parse()
+                    .map_err(|_| corrupt_row(&row.fingerprint))?,
+                decrypter: Decrypter::new(key)?,
+            },
         };
         Ok(self.inner.cache.insert(row.fingerprint, prepared))
     }
 
-    fn check_usage(row: &KeyRow, usage: SigningKeyUsageSet) -> Result<()> {
-        let key_usage = row.usage.ok_or_else(|| corrupt_row(&row.fingerprint))?;
-        if key_usage.intersects(usage) {
-            Ok(())
-        } else {
-            Err(Error::new(
+    fn usage_error(
+        fp: &Fingerprint,
+        key_usage: SigningKeyUsageSet,
+        usage: SigningKeyUsageSet,
+    ) -> Error {
+        Error::new(
+            ErrorKind::UsageNotAllowed,
+            format!("key {fp} has usage {key_usage}, which does not allow {usage}"),
+        )
+    }
+
+    fn sign_prepared(
+        key: &CachedKey,
+        fp: &Fingerprint,
+        msg: &[u8],
+        usage: SigningKeyUsageSet,
+        algo: Option<SigningAlgorithmSpec>,
+    ) -> Result<Vec<u8>> {
+        match key {
+            CachedKey::Signer {
+                signer,
+                spec,
+                usage: key_usage,
+            } => {
+                if !key_usage.intersects(usage) {
+                    return Err(Self::usage_error(fp, *key_usage, usage));
+                }
+                let algo = algo.unwrap_or(spec.default_algorithm());
+                signer.sign(algo, msg)
+            }
+            CachedKey::Decrypter { .. } => Err(Error::new(
                 ErrorKind::UsageNotAllowed,
-                format!(
-                    "key {} has usage {key_usage}, which does not allow {usage}",
-                    row.fingerprint
-                ),
-            ))
+                format!("key {fp} is an encryption key"),
+            )),
         }
     }
 
     /// Sign `msg` with the key `fp` for one of the usages in `usage` (refused when the key's usage does
     /// not overlap). `algo` defaults to the key spec's default algorithm.
+    ///
+    /// A key already in the cache is used without touching the store; otherwise its row is read (and, in
+    /// envelope mode, opened) once and cached.
     pub async fn sign(
         &self,
         fp: &Fingerprint,
@@ -925,6 +961,9 @@ impl Vault {
         usage: SigningKeyUsageSet,
         algo: Option<SigningAlgorithmSpec>,
     ) -> Result<Vec<u8>> {
+        if let Some(k) = self.inner.cache.get(fp) {
+            return Self::sign_prepared(&k, fp, msg, usage, algo);
+        }
         let row = self
             .inner
             .store
@@ -937,38 +976,50 @@ impl Vault {
                 format!("key {fp} is an encryption key"),
             ));
         }
-        Self::check_usage(&row, usage)?;
-        let spec: SigningKeySpec = row.key_spec.parse().map_err(|_| corrupt_row(fp))?;
-        let algo = algo.unwrap_or(spec.default_algorithm());
-        algo.check_key_spec(spec)?;
+        let key_usage = row.usage.ok_or_else(|| corrupt_row(fp))?;
+        if !key_usage.intersects(usage) {
+            return Err(Self::usage_error(fp, key_usage, usage));
+        }
         if let Some(id) = &row.kms_key_id {
+            let spec: SigningKeySpec = row.key_spec.parse().map_err(|_| corrupt_row(fp))?;
+            let algo = algo.unwrap_or(spec.default_algorithm());
+            algo.check_key_spec(spec)?;
             return self
                 .kms()?
                 .sign(&KmsKeyId::new(id.clone())?, msg, algo)
                 .await;
         }
-        match &*self.cached(&row).await? {
-            CachedKey::Signer(s) => s.sign(algo, msg),
-            CachedKey::Decrypter(_) => Err(corrupt_row(fp)),
-        }
+        let k = self.load_into_cache(&row).await?;
+        Self::sign_prepared(&k, fp, msg, usage, algo)
     }
 
-    /// Sign using only the cache (no I/O): `None` when the key is not cached yet. The blocking bridges
-    /// use this as a fast path.
-    pub fn sign_cached(
+    /// Sign using only the cache, with no I/O and no await: `None` when the key is not cached (then call
+    /// [`Vault::sign`]). The blocking API uses this as its fast path.
+    pub fn try_sign_cached(
         &self,
         fp: &Fingerprint,
         msg: &[u8],
-        algo: SigningAlgorithmSpec,
-        usage_ok: impl FnOnce() -> bool,
+        usage: SigningKeyUsageSet,
+        algo: Option<SigningAlgorithmSpec>,
     ) -> Option<Result<Vec<u8>>> {
         let k = self.inner.cache.get(fp)?;
-        if !usage_ok() {
-            return None;
-        }
-        match &*k {
-            CachedKey::Signer(s) => Some(s.sign(algo, msg)),
-            CachedKey::Decrypter(_) => None,
+        Some(Self::sign_prepared(&k, fp, msg, usage, algo))
+    }
+
+    fn decrypt_prepared(
+        key: &CachedKey,
+        fp: &Fingerprint,
+        ciphertext: &[u8],
+        algo: Option<EncryptionAlgorithmSpec>,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        match key {
+            CachedKey::Decrypter { decrypter, spec } => {
+                decrypter.decrypt(algo.unwrap_or(spec.default_algorithm()), ciphertext)
+            }
+            CachedKey::Signer { .. } => Err(Error::new(
+                ErrorKind::UsageNotAllowed,
+                format!("key {fp} is a signing key"),
+            )),
         }
     }
 
@@ -980,6 +1031,9 @@ impl Vault {
         ciphertext: &[u8],
         algo: Option<EncryptionAlgorithmSpec>,
     ) -> Result<Zeroizing<Vec<u8>>> {
+        if let Some(k) = self.inner.cache.get(fp) {
+            return Self::decrypt_prepared(&k, fp, ciphertext, algo);
+        }
         let row = self
             .inner
             .store
@@ -992,19 +1046,28 @@ impl Vault {
                 format!("key {fp} is a signing key"),
             ));
         }
-        let spec: EncryptionKeySpec = row.key_spec.parse().map_err(|_| corrupt_row(fp))?;
-        let algo = algo.unwrap_or(spec.default_algorithm());
-        algo.check_key_spec(spec)?;
         if let Some(id) = &row.kms_key_id {
+            let spec: EncryptionKeySpec = row.key_spec.parse().map_err(|_| corrupt_row(fp))?;
+            let algo = algo.unwrap_or(spec.default_algorithm());
+            algo.check_key_spec(spec)?;
             return self
                 .kms()?
                 .decrypt_asymmetric(&KmsKeyId::new(id.clone())?, ciphertext, algo)
                 .await;
         }
-        match &*self.cached(&row).await? {
-            CachedKey::Decrypter(d) => d.decrypt(algo, ciphertext),
-            CachedKey::Signer(_) => Err(corrupt_row(fp)),
-        }
+        let k = self.load_into_cache(&row).await?;
+        Self::decrypt_prepared(&k, fp, ciphertext, algo)
+    }
+
+    /// Decrypt using only the cache (no I/O): `None` when the key is not cached.
+    pub fn try_decrypt_cached(
+        &self,
+        fp: &Fingerprint,
+        ciphertext: &[u8],
+        algo: Option<EncryptionAlgorithmSpec>,
+    ) -> Option<Result<Zeroizing<Vec<u8>>>> {
+        let k = self.inner.cache.get(fp)?;
+        Some(Self::decrypt_prepared(&k, fp, ciphertext, algo))
     }
 
     /// Verify a signature with a stored key's public key (no KMS call).
