@@ -12,7 +12,7 @@ export RUST_BACKTRACE=0
 LOG_DIR="$ROOT/target/test-logs"
 mkdir -p "$LOG_DIR"
 
-STEPS=(install fmt clippy rust rust-portable wasm32 doc interop fuzz drift)
+STEPS=(install fmt clippy rust rust-portable postgres wasm32 doc interop fuzz drift)
 if [ "$#" -gt 0 ]; then STEPS=("$@"); fi
 
 log() { printf '\n=== %s ===\n' "$*"; }
@@ -55,6 +55,17 @@ step_rust() { cargo test --workspace --no-fail-fast; }
 # The same core tests with the portable backend as the default (what wasm32 uses).
 step_rust_portable() { cargo test -p tresor --no-default-features --features rustcrypto --no-fail-fast; }
 
+# The key store and vault on a real PostgreSQL server (installed if missing, private to this run). The
+# subshell's EXIT trap stops the server whatever happens (failure, Ctrl-C); the exit code is the tests'.
+step_postgres() (
+  trap 'bash scripts/services/postgres.sh stop' EXIT
+  trap 'exit 130' INT TERM
+  bash scripts/services/postgres.sh start || exit 1
+  TRESOR_TEST_PG_URL=$(cat target/services/postgres/url) || exit 1
+  export TRESOR_TEST_PG_URL
+  cargo test -p tresor --features postgres --test vault_postgres
+)
+
 step_wasm32() { cargo build -p tresor --no-default-features --features rustcrypto --target wasm32-unknown-unknown; }
 
 step_doc() { RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p tresor -p tresor-cli; }
@@ -74,7 +85,7 @@ failed_names=()
 start_all=$(date +%s)
 for s in "${STEPS[@]}"; do
   fn="step_${s//-/_}"
-  if ! declare -F "$fn" >/dev/null; then echo "unknown step '$s'; steps: install fmt clippy rust rust-portable wasm32 doc interop fuzz drift"; exit 2; fi
+  if ! declare -F "$fn" >/dev/null; then echo "unknown step '$s'; steps: install fmt clippy rust rust-portable postgres wasm32 doc interop fuzz drift"; exit 2; fi
   log "$s"
   t0=$(date +%s)
   if "$fn" 2>&1 | tee "$LOG_DIR/$s.log"; then

@@ -27,6 +27,10 @@ use crate::keys::{Fingerprint, SigningKeyUsageSet};
 /// The current schema version.
 pub const SCHEMA_VERSION: i64 = 1;
 
+/// The PostgreSQL advisory lock key taken by schema migrations ("tresor" in ASCII); advisory locks are
+/// per database, so stores in other databases of the same server do not contend.
+const PG_MIGRATION_LOCK: i64 = 0x7472_6573_6f72;
+
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -293,16 +297,34 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        sqlx::query("CREATE TABLE IF NOT EXISTS tresor_schema (version BIGINT NOT NULL)")
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_err("creating the schema table", e))?;
+        const CREATE_SCHEMA_TABLE: &str =
+            "CREATE TABLE IF NOT EXISTS tresor_schema (version BIGINT NOT NULL)";
+        if self.dialect == Dialect::Sqlite {
+            sqlx::query(CREATE_SCHEMA_TABLE)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| db_err("creating the schema table", e))?;
+        }
         let mut tx = self
             .pool
             .begin()
             .await
             .map_err(|e| db_err("starting a migration", e))?;
         if self.dialect == Dialect::Postgres {
+            // PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against concurrent creators: two HA
+            // nodes opening a fresh database at once can both pass the existence check, and the second
+            // then fails on a catalog unique index (pg_type_typname_nsp_index). So the schema table is
+            // created inside the migration transaction, behind a transaction-scoped advisory lock that
+            // serialises migrators (released at commit or rollback).
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PG_MIGRATION_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_err("locking the schema", e))?;
+            sqlx::query(CREATE_SCHEMA_TABLE)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_err("creating the schema table", e))?;
             // One migrator at a time across HA nodes.
             sqlx::query("LOCK TABLE tresor_schema IN EXCLUSIVE MODE")
                 .execute(&mut *tx)
