@@ -640,3 +640,31 @@ fn blocking_api_from_eight_threads() {
         .expect_err("usage checked on the cached path too");
     assert_eq!(e.kind(), ErrorKind::UsageNotAllowed);
 }
+
+#[tokio::test]
+async fn a_second_instance_follows_rotations_made_by_another() {
+    let d = Dir::new("follow");
+    let k = kms(&d.kms_path()).await;
+    let v1 = open(&d, &k, envelope()).await.expect("v1");
+    let keys = populate(&v1).await;
+    let v2 = open(&d, &k, envelope()).await.expect("v2");
+    exercise(&v2, keys).await;
+    v1.rotate_data_key().await.expect("rotate data key in v1");
+    v2.clear_cache();
+    exercise(&v2, keys).await;
+    let new = v2
+        .generate_signing_key(SigningKeySpec::EcP384, U::ALL, Some("made-by-v2"))
+        .await
+        .expect("v2 generates under the new data key");
+    v1.rotate_wrapper_key(None)
+        .await
+        .expect("rotate wrapper in v1");
+    v2.rotate_data_key()
+        .await
+        .expect("v2 rotates after v1's wrapper rotation");
+    v1.clear_cache();
+    exercise(&v1, keys).await;
+    v1.sign(&new.fingerprint, b"m", U::ALL, None)
+        .await
+        .expect("v1 uses v2's key");
+}

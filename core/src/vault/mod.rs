@@ -752,9 +752,7 @@ impl Vault {
         let fp = key.public_key().fingerprint();
         let (data, data_key_id) = match self.inner.mode {
             Active::Envelope => {
-                let dk = self
-                    .data_key()?
-                    .ok_or_else(|| Error::internal("envelope vault without a data key"))?;
+                let dk = self.sync_data_key().await?;
                 (seal(&dk, &fp, purpose, key.pkcs8_der())?, Some(dk.id))
             }
             _ => (key.pkcs8_der().to_vec(), None),
@@ -876,13 +874,18 @@ impl Vault {
     /// Open a non-external row's private key, prepare it and put it in the cache.
     async fn load_into_cache(&self, row: &KeyRow) -> Result<Arc<CachedKey>> {
         let pkcs8 = match row.data_key_id {
-            Some(_) => {
-                let dk = self.data_key()?.ok_or_else(|| {
-                    Error::new(
+            Some(id) => {
+                if self.inner.mode != Active::Envelope {
+                    return Err(Error::new(
                         ErrorKind::WrongMode,
                         "the key is sealed but the vault is not in envelope mode",
-                    )
-                })?;
+                    ));
+                }
+                let dk = match self.data_key()? {
+                    Some(dk) if dk.id == id => dk,
+                    // Another instance sharing the store rotated the data key: follow it.
+                    _ => self.sync_data_key().await?,
+                };
                 open_row(&dk, row)?
             }
             None => Zeroizing::new(
@@ -1189,22 +1192,46 @@ impl Vault {
         })
     }
 
-    fn require_envelope(&self) -> Result<Arc<DataKey>> {
+    async fn require_envelope(&self) -> Result<Arc<DataKey>> {
         if self.inner.mode != Active::Envelope {
             return Err(Error::new(
                 ErrorKind::WrongMode,
                 "this needs envelope mode (private-key-store.encryption.type = kms)",
             ));
         }
-        self.data_key()?
-            .ok_or_else(|| Error::internal("envelope vault without a data key"))
+        self.sync_data_key().await
+    }
+
+    /// The store's current data key: the one in memory when the store still holds it (one cheap read),
+    /// otherwise — another instance sharing the store rotated it — the new one, unwrapped with one KMS
+    /// call.
+    async fn sync_data_key(&self) -> Result<Arc<DataKey>> {
+        let row = self.single_data_key().await?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::WrongMode,
+                "the store holds no data key any more (was it reverted to clear by another instance?)",
+            )
+        })?;
+        if let Some(dk) = self
+            .data_key()?
+            .filter(|dk| dk.id == row.id && dk.wrapper_key_id.as_str() == row.wrapper_key_id)
+        {
+            return Ok(dk);
+        }
+        let dk = Arc::new(self.unwrap_data_key(&row).await?);
+        *self
+            .inner
+            .data_key
+            .write()
+            .map_err(|_| Error::internal("lock poisoned"))? = Some(dk.clone());
+        Ok(dk)
     }
 
     /// Rotate the wrapper key: use `new_id` or generate a new KMS key, re-wrap the data key (one KMS
     /// decrypt under the old key, one KMS encrypt under the new), update one row atomically. The old
     /// wrapper key is left in the KMS. Rotating to the current key is an error.
     pub async fn rotate_wrapper_key(&self, new_id: Option<KmsKeyId>) -> Result<KmsKeyId> {
-        let current = self.require_envelope()?;
+        let current = self.require_envelope().await?;
         let _w = self.inner.write_lock.lock().await;
         let kms = self.kms()?;
         if new_id.as_ref() == Some(&current.wrapper_key_id) {
@@ -1263,7 +1290,7 @@ impl Vault {
     /// Rotate the store data key: a fresh data key wrapped by the current wrapper key (one KMS call), and
     /// every sealed row re-sealed under it, all in one database transaction.
     pub async fn rotate_data_key(&self) -> Result<u64> {
-        let current = self.require_envelope()?;
+        let current = self.require_envelope().await?;
         let _w = self.inner.write_lock.lock().await;
         let kms = self.kms()?;
         let mut raw = Zeroizing::new([0u8; 32]);
