@@ -1,7 +1,7 @@
 //! The offline commands: they work on files, with no key store.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use tresor::{
@@ -10,6 +10,7 @@ use tresor::{
 };
 
 use crate::files::{self, Mode};
+use crate::node::{self, Ctx};
 use crate::{EXIT_ERROR, EXIT_INVALID, Failure};
 
 #[derive(Args, Debug)]
@@ -36,12 +37,20 @@ pub(crate) struct FingerprintArgs {
 
 #[derive(Args, Debug)]
 pub(crate) struct SignArgs {
-    /// Private key file (PKCS#8, PEM or DER).
+    /// Private key file (PKCS#8, PEM or DER): offline signing.
     #[arg(long)]
-    key: PathBuf,
-    /// Signing algorithm: ed-25519, ec-dsa-sha-256 or ec-dsa-sha-384.
+    key: Option<PathBuf>,
+    /// Fingerprint of a signing key in the store (instead of --key).
     #[arg(long)]
-    algo: String,
+    fingerprint: Option<String>,
+    /// With --fingerprint: the usage to sign for (namespace, sequencer-auth, protocol,
+    /// proof-of-ownership); the key's usage must allow it.
+    #[arg(long)]
+    usage: Option<String>,
+    /// Signing algorithm: ed-25519, ec-dsa-sha-256 or ec-dsa-sha-384 (required with --key; with
+    /// --fingerprint the key spec's default).
+    #[arg(long)]
+    algo: Option<String>,
     /// The message to sign.
     #[arg(long = "in")]
     input: PathBuf,
@@ -57,10 +66,13 @@ pub(crate) struct SignArgs {
 pub(crate) struct VerifyArgs {
     /// Public key file (PEM or DER SubjectPublicKeyInfo).
     #[arg(long)]
-    key: PathBuf,
-    /// Signing algorithm: ed-25519, ec-dsa-sha-256 or ec-dsa-sha-384.
+    key: Option<PathBuf>,
+    /// Fingerprint of a signing key in the store (instead of --key).
     #[arg(long)]
-    algo: String,
+    fingerprint: Option<String>,
+    /// Signing algorithm: ed-25519, ec-dsa-sha-256 or ec-dsa-sha-384 (required with --key).
+    #[arg(long)]
+    algo: Option<String>,
     /// The signed message.
     #[arg(long = "in")]
     input: PathBuf,
@@ -73,11 +85,14 @@ pub(crate) struct VerifyArgs {
 pub(crate) struct EncryptArgs {
     /// Public key file (P-256 for ECIES, RSA-2048 for OAEP).
     #[arg(long)]
-    key: PathBuf,
-    /// Encryption algorithm: ecies-hkdf-hmac-sha-256-aes-128-cbc, rsa-oaep-sha-256 (or the legacy
-    /// ecies-hkdf-hmac-sha-256-aes-128-gcm).
+    key: Option<PathBuf>,
+    /// Fingerprint of an encryption key in the store (instead of --key).
     #[arg(long)]
-    algo: String,
+    fingerprint: Option<String>,
+    /// Encryption algorithm: ecies-hkdf-hmac-sha-256-aes-128-cbc, rsa-oaep-sha-256 (or the legacy
+    /// ecies-hkdf-hmac-sha-256-aes-128-gcm). Required with --key.
+    #[arg(long)]
+    algo: Option<String>,
     /// The plaintext.
     #[arg(long = "in")]
     input: PathBuf,
@@ -91,12 +106,16 @@ pub(crate) struct EncryptArgs {
 
 #[derive(Args, Debug)]
 pub(crate) struct DecryptArgs {
-    /// Private key file (PKCS#8, PEM or DER).
+    /// Private key file (PKCS#8, PEM or DER): offline decryption.
     #[arg(long)]
-    key: PathBuf,
-    /// Encryption algorithm the ciphertext was made with.
+    key: Option<PathBuf>,
+    /// Fingerprint of an encryption key in the store (instead of --key).
     #[arg(long)]
-    algo: String,
+    fingerprint: Option<String>,
+    /// Encryption algorithm the ciphertext was made with (required with --key; with --fingerprint the
+    /// key spec's default).
+    #[arg(long)]
+    algo: Option<String>,
     /// The ciphertext.
     #[arg(long = "in")]
     input: PathBuf,
@@ -106,6 +125,44 @@ pub(crate) struct DecryptArgs {
     /// Replace an existing output file.
     #[arg(long)]
     force: bool,
+}
+
+/// Which key a command uses: a file (offline) or a key in the store.
+enum KeySource<'a> {
+    File(&'a Path, &'a str),
+    Store(&'a str),
+}
+
+fn key_source<'a>(
+    cmd: &str,
+    file_kind: &str,
+    key: Option<&'a Path>,
+    fingerprint: Option<&'a str>,
+    algo: Option<&'a str>,
+    accepted: &str,
+) -> Result<KeySource<'a>, Failure> {
+    match (key, fingerprint) {
+        (Some(_), Some(_)) => Err(Failure::new(
+            EXIT_ERROR,
+            format!(
+                "{cmd} takes either --key <{file_kind}> or --fingerprint <fingerprint>, not both"
+            ),
+        )),
+        (None, None) => Err(Failure::new(
+            EXIT_ERROR,
+            format!(
+                "{cmd} needs --key <{file_kind}> (offline) or --fingerprint <fingerprint> (a key in the store)"
+            ),
+        )),
+        (Some(k), None) => match algo {
+            Some(a) => Ok(KeySource::File(k, a)),
+            None => Err(Failure::new(
+                EXIT_ERROR,
+                format!("{cmd} --key needs --algo (accepted: {accepted})"),
+            )),
+        },
+        (None, Some(fp)) => Ok(KeySource::Store(fp)),
+    }
 }
 
 /// Parse a key spec that may be a signing or an encryption spec.
@@ -192,18 +249,58 @@ pub(crate) fn fingerprint(a: FingerprintArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-pub(crate) fn sign(a: SignArgs) -> Result<(), Failure> {
-    let algo: SigningAlgorithmSpec = a.algo.parse()?;
-    let key = load_private(&a.key)?;
+pub(crate) fn sign(ctx: &Ctx, a: SignArgs) -> Result<(), Failure> {
+    let src = key_source(
+        "sign",
+        "private-key-file",
+        a.key.as_deref(),
+        a.fingerprint.as_deref(),
+        a.algo.as_deref(),
+        &SigningAlgorithmSpec::accepted(),
+    )?;
+    let (key, algo) = match src {
+        KeySource::Store(fp) => {
+            return node::sign(
+                ctx,
+                fp,
+                a.usage.as_deref(),
+                a.algo.as_deref(),
+                &a.input,
+                &a.out,
+                a.force,
+            );
+        }
+        KeySource::File(k, algo) => (k, algo),
+    };
+    if a.usage.is_some() {
+        return Err(Failure::new(
+            EXIT_ERROR,
+            "--usage applies with --fingerprint (a key in the store); a key file has no usage",
+        ));
+    }
+    let algo: SigningAlgorithmSpec = algo.parse()?;
+    let key = load_private(key)?;
     let signer = Signer::new(key)?;
     let msg = files::read(&a.input, "input file")?;
     let sig = signer.sign(algo, &msg)?;
     files::write(&a.out, &sig, Mode::Public, a.force, "signature file")
 }
 
-pub(crate) fn verify(a: VerifyArgs) -> Result<(), Failure> {
-    let algo: SigningAlgorithmSpec = a.algo.parse()?;
-    let key = load_public(&a.key)?;
+pub(crate) fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<(), Failure> {
+    let src = key_source(
+        "verify",
+        "public-key-file",
+        a.key.as_deref(),
+        a.fingerprint.as_deref(),
+        a.algo.as_deref(),
+        &SigningAlgorithmSpec::accepted(),
+    )?;
+    let (key, algo) = match src {
+        KeySource::Store(fp) => return node::verify(ctx, fp, a.algo.as_deref(), &a.input, &a.sig),
+        KeySource::File(k, algo) => (k, algo),
+    };
+    let algo: SigningAlgorithmSpec = algo.parse()?;
+    let key = load_public(key)?;
     let verifier = Verifier::new(key)?;
     let msg = files::read(&a.input, "input file")?;
     let sig = files::read_nonempty(&a.sig, "signature file")?;
@@ -227,18 +324,46 @@ pub(crate) fn verify(a: VerifyArgs) -> Result<(), Failure> {
     }
 }
 
-pub(crate) fn encrypt(a: EncryptArgs) -> Result<(), Failure> {
-    let algo: EncryptionAlgorithmSpec = a.algo.parse()?;
-    let key = load_public(&a.key)?;
+pub(crate) fn encrypt(ctx: &Ctx, a: EncryptArgs) -> Result<(), Failure> {
+    let src = key_source(
+        "encrypt",
+        "public-key-file",
+        a.key.as_deref(),
+        a.fingerprint.as_deref(),
+        a.algo.as_deref(),
+        &EncryptionAlgorithmSpec::accepted(),
+    )?;
+    let (key, algo) = match src {
+        KeySource::Store(fp) => {
+            return node::encrypt(ctx, fp, a.algo.as_deref(), &a.input, &a.out, a.force);
+        }
+        KeySource::File(k, algo) => (k, algo),
+    };
+    let algo: EncryptionAlgorithmSpec = algo.parse()?;
+    let key = load_public(key)?;
     let encrypter = Encrypter::new(key)?;
     let pt = zeroize::Zeroizing::new(files::read(&a.input, "input file")?);
     let ct = encrypter.encrypt(algo, &pt)?;
     files::write(&a.out, &ct, Mode::Public, a.force, "output file")
 }
 
-pub(crate) fn decrypt(a: DecryptArgs) -> Result<(), Failure> {
-    let algo: EncryptionAlgorithmSpec = a.algo.parse()?;
-    let key = load_private(&a.key)?;
+pub(crate) fn decrypt(ctx: &Ctx, a: DecryptArgs) -> Result<(), Failure> {
+    let src = key_source(
+        "decrypt",
+        "private-key-file",
+        a.key.as_deref(),
+        a.fingerprint.as_deref(),
+        a.algo.as_deref(),
+        &EncryptionAlgorithmSpec::accepted(),
+    )?;
+    let (key, algo) = match src {
+        KeySource::Store(fp) => {
+            return node::decrypt(ctx, fp, a.algo.as_deref(), &a.input, &a.out, a.force);
+        }
+        KeySource::File(k, algo) => (k, algo),
+    };
+    let algo: EncryptionAlgorithmSpec = algo.parse()?;
+    let key = load_private(key)?;
     let decrypter = Decrypter::new(key)?;
     let ct = files::read_nonempty(&a.input, "ciphertext file")?;
     let pt = decrypter.decrypt(algo, &ct)?;

@@ -267,7 +267,7 @@ impl SoftwareKms {
             return Err(Error::new(
                 ErrorKind::WrongPassword,
                 format!(
-                    "this software KMS was created with a {} master key, not a {}",
+                    "this software KMS was created with a master key of kind '{}', not '{}'",
                     String::from_utf8_lossy(k),
                     String::from_utf8_lossy(&kind)
                 ),
