@@ -584,6 +584,15 @@ impl PrivateKey {
                 ),
             ));
         };
+        // PKCS#8 v2: the EC and RSA decoders ignore the outer `publicKey` field, so check it against the
+        // key here for every type (found by the `pkcs8` fuzz target: a mismatching key was accepted).
+        if let Some(p) = embedded_public
+            && PublicKey::from_raw(key.key_type, p).ok().as_ref() != Some(&key.public)
+        {
+            return Err(Error::malformed_key(
+                "PKCS#8 public key does not match the private key",
+            ));
+        }
         Ok(key)
     }
 

@@ -1,0 +1,4 @@
+#![no_main]
+//! Fuzz target `ciphertext_ecies_gcm`: see `tresor_fuzz::check_ciphertext_ecies_gcm`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tresor_fuzz::check_ciphertext_ecies_gcm(data));
