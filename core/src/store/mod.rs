@@ -41,7 +41,7 @@ pub enum Dialect {
 }
 
 /// Key purpose, numbered as Canton's `purpose` column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Purpose {
     /// A signing key.
     Signing = 0,
