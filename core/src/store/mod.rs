@@ -419,6 +419,16 @@ impl Store {
         Ok((row.try_get(0).unwrap_or(0), row.try_get(1).unwrap_or(0)))
     }
 
+    /// Insert many rows in one transaction (bulk import, e.g. migrating keys from another store). Either
+    /// every row is inserted or none is.
+    pub async fn insert_many(&self, rows: &[KeyRow]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for row in rows {
+            insert_key(&mut tx, row).await?;
+        }
+        tx.commit().await.map_err(|e| db_err("committing a bulk insert", e))
+    }
+
     /// The data keys, newest first.
     pub async fn data_keys(&self) -> Result<Vec<DataKeyRow>> {
         let rows = sqlx::query(
