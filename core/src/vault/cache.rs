@@ -127,3 +127,67 @@ impl KeyCache {
         self.entries.lock().map(|m| m.len()).unwrap_or(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeyType, PrivateKey};
+
+    fn entry() -> (Fingerprint, CachedKey) {
+        let key = PrivateKey::generate(KeyType::Ed25519).expect("generate");
+        let fp = key.public_key().fingerprint();
+        let signer = Signer::new(key).expect("signer");
+        (
+            fp,
+            CachedKey::Signer {
+                signer,
+                spec: SigningKeySpec::EcCurve25519,
+                usage: SigningKeyUsageSet::ALL,
+            },
+        )
+    }
+
+    #[test]
+    fn bounded_lru_and_idle_expiry() {
+        let cache = KeyCache::new(CacheConfig {
+            max_entries: 3,
+            idle_timeout: Duration::from_secs(60),
+        });
+        let entries: Vec<_> = (0..4).map(|_| entry()).collect();
+        let fps: Vec<Fingerprint> = entries.iter().map(|(fp, _)| *fp).collect();
+        let mut it = entries.into_iter();
+        for _ in 0..3 {
+            let (fp, k) = it.next().expect("entry");
+            cache.insert(fp, k);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // Touch the oldest so the second becomes least recently used.
+        assert!(cache.get(&fps[0]).is_some());
+        let (fp, k) = it.next().expect("entry");
+        cache.insert(fp, k);
+        assert_eq!(cache.len(), 3);
+        assert!(
+            cache.get(&fps[1]).is_none(),
+            "least recently used entry evicted"
+        );
+        assert!(cache.get(&fps[0]).is_some() && cache.get(&fps[3]).is_some());
+
+        let idle = KeyCache::new(CacheConfig {
+            max_entries: 3,
+            idle_timeout: Duration::from_millis(20),
+        });
+        let (fp, k) = entry();
+        idle.insert(fp, k);
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(idle.get(&fp).is_none(), "idle entry dropped");
+        assert_eq!(idle.len(), 0);
+
+        let off = KeyCache::new(CacheConfig {
+            max_entries: 0,
+            idle_timeout: Duration::from_secs(1),
+        });
+        let (fp, k) = entry();
+        off.insert(fp, k);
+        assert_eq!(off.len(), 0, "max_entries = 0 disables the cache");
+    }
+}
