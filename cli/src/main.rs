@@ -44,6 +44,9 @@ read ./tresor.toml (or --config, or TRESOR_CONFIG); environment variables overri
   TRESOR_REVERTED, TRESOR_KMS_TYPE, TRESOR_KMS_PATH, TRESOR_KMS_KEY_FILE,
   TRESOR_KMS_PASSPHRASE_FILE, TRESOR_KMS_PASSPHRASE, TRESOR_KMS_AUDIT_LOGGING,
   TRESOR_CACHE_MAX_ENTRIES, TRESOR_CACHE_IDLE_TIMEOUT_SECONDS, TRESOR_STORAGE_ROLE.
+With kms audit-logging = true every KMS call is logged (Canton's format, hash-chained) to
+  --kms-log-file-name, KMS_LOG_FILE_NAME or ./tresor-kms-audit.log next to the config; also
+  KMS_LOG_IMMEDIATE_FLUSH, KMS_LOG_FILE_ROLLING_PATTERN (yyyy-MM-dd), KMS_LOG_FILE_HISTORY.
 --canton-config canton.conf --node participant1 reads the crypto block of a Canton config instead.
 Export passwords: --password-file, TRESOR_EXPORT_PASSWORD, or a prompt (never an argument).
 
@@ -82,6 +85,15 @@ struct Cli {
         help_heading = "Global options"
     )]
     node: Option<String>,
+    /// Where the KMS audit log goes when the config says audit-logging = true (default: KMS_LOG_FILE_NAME,
+    /// else tresor-kms-audit.log next to the config file).
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
+    kms_log_file_name: Option<PathBuf>,
     /// Print JSON on stdout (for scripts) instead of tables.
     #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
@@ -105,6 +117,9 @@ enum Command {
     /// Rotate the store data key (envelope mode).
     #[command(subcommand)]
     DataKey(node::DataKeyCmd),
+    /// Check the KMS audit log: 'audit verify <file>' checks its hash chain.
+    #[command(subcommand)]
+    Audit(node::AuditCmd),
     /// Generate a key pair and write the private key (PKCS#8 PEM, mode 0600) and optionally the public key.
     Keygen(offline::KeygenArgs),
     /// Print the Canton fingerprint of a public key (PEM or DER, any spec).
@@ -212,6 +227,7 @@ fn main() -> ExitCode {
             node: cli.node,
         },
         ui: ui::Ui { json: cli.json },
+        kms_log_file: cli.kms_log_file_name,
     };
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Init(a) => node::init(&ctx, a),
@@ -219,6 +235,7 @@ fn main() -> ExitCode {
         Command::Key(c) => node::key_cmd(&ctx, c),
         Command::WrapperKey(c) => node::wrapper_key_cmd(&ctx, c),
         Command::DataKey(c) => node::data_key_cmd(&ctx, c),
+        Command::Audit(c) => node::audit_cmd(&ctx, c),
         Command::Keygen(a) => offline::keygen(a),
         Command::Fingerprint(a) => offline::fingerprint(a),
         Command::Sign(a) => offline::sign(&ctx, a),

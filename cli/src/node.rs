@@ -8,6 +8,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use tresor::kms::KmsDriver;
 use tresor::kms::KmsKeyId;
+use tresor::kms::LayerConfig;
+use tresor::kms::audit::{AuditLog, AuditLogConfig, verify_audit_log};
 use tresor::kms::software::{MasterKeySource, SoftwareKms, create_key_file};
 use tresor::store::Store;
 use tresor::vault::export::{open_export, seal_export};
@@ -27,6 +29,8 @@ use crate::{EXIT_ERROR, EXIT_INVALID, Failure};
 pub(crate) struct Ctx {
     pub(crate) sources: config::Sources,
     pub(crate) ui: Ui,
+    /// `--kms-log-file-name`: where the KMS audit log goes (before `KMS_LOG_FILE_NAME` and the default).
+    pub(crate) kms_log_file: Option<PathBuf>,
 }
 
 fn fail(message: impl Into<String>) -> Failure {
@@ -107,8 +111,34 @@ async fn open_kms(kms: &KmsConfig, create: bool) -> Result<Arc<SoftwareKms>, Fai
     ))
 }
 
+/// The KMS audit log settings: `--kms-log-file-name`, else `KMS_LOG_FILE_NAME`, else
+/// `tresor-kms-audit.log` next to the config file (or in the current directory); the other
+/// `KMS_LOG_*` variables from the environment.
+fn audit_log_config(cfg: &Config, log_file: Option<&Path>) -> Result<AuditLogConfig, Failure> {
+    let base = cfg
+        .file
+        .as_ref()
+        .or(cfg.canton.as_ref().map(|(f, _)| f))
+        .map(|f| absolute(f))
+        .and_then(|f| f.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| absolute(Path::new(".")));
+    let mut audit = AuditLogConfig::from_env(&base.join("tresor-kms-audit.log"))
+        .map_err(context("KMS audit log"))?;
+    if let Some(p) = log_file {
+        audit.path = p.to_path_buf();
+    }
+    Ok(audit)
+}
+
 /// Open the store and the vault as configured, running Canton's start-up logic (migration).
-pub(crate) async fn open(cfg: &Config, ui: &Ui, create: bool) -> Result<Opened, Failure> {
+/// With `audit-logging = true` the KMS driver is wrapped in the driver layers (retry, rate limit,
+/// audit log, health tracking).
+pub(crate) async fn open(
+    cfg: &Config,
+    ui: &Ui,
+    create: bool,
+    log_file: Option<&Path>,
+) -> Result<Opened, Failure> {
     let mode = cfg.mode()?;
     if let Some(f) = cfg.kms.as_ref().and_then(KmsConfig::unsupported) {
         return Err(f);
@@ -139,7 +169,21 @@ pub(crate) async fn open(cfg: &Config, ui: &Ui, create: bool) -> Result<Opened, 
     let store = Store::open(&url)
         .await
         .map_err(context(&format!("key store {}", config::redact_url(&url))))?;
-    let driver: Option<Arc<dyn KmsDriver>> = soft.clone().map(|s| s as Arc<dyn KmsDriver>);
+    let mut driver: Option<Arc<dyn KmsDriver>> = soft.clone().map(|s| s as Arc<dyn KmsDriver>);
+    if let (Some(d), Some(kms)) = (driver.as_mut(), cfg.kms.as_ref())
+        && kms.audit_logging
+    {
+        let audit = audit_log_config(cfg, log_file)?;
+        let what = format!("KMS audit log '{}'", audit.path.display());
+        let log = Arc::new(AuditLog::open(audit).map_err(context(&what))?);
+        let mut layers = LayerConfig::defaults_for(d.as_ref()).with_audit(log);
+        // Canton's defaults, except that a command-line tool gives up after 10 retries (about a
+        // minute) instead of retrying an unreachable KMS forever.
+        if let Some(r) = layers.retry.as_mut() {
+            r.failures.max_retries = Some(10);
+        }
+        *d = tresor::kms::layered(d.clone(), layers);
+    }
     let options = VaultOptions {
         mode,
         role: cfg.role(),
@@ -164,7 +208,7 @@ fn with_vault<T>(
     let cfg = config::load(&ctx.sources)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let opened = open(&cfg, &ctx.ui, false).await?;
+        let opened = open(&cfg, &ctx.ui, false, ctx.kms_log_file.as_deref()).await?;
         let r = f(&opened, &cfg).await;
         ui::close_progress_line();
         r
@@ -352,7 +396,7 @@ pub(crate) fn init(ctx: &Ctx, a: InitArgs) -> Result<(), Failure> {
 
     let rt = runtime()?;
     let (wrapper, nkeys) = rt.block_on(async {
-        let opened = open(&cfg, &ctx.ui, true).await?;
+        let opened = open(&cfg, &ctx.ui, true, ctx.kms_log_file.as_deref()).await?;
         let wrapper = if matches!(a.mode, InitMode::Envelope) {
             opened
                 .vault
@@ -456,7 +500,20 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
             format!("software, {}", k.path.display())
         }
     });
-    let audit_note = "the audit log is written by the KMS driver layer, which this version does not include: no audit log is written";
+    let audit_file = match cfg.kms.as_ref() {
+        Some(k) if k.audit_logging && k.unsupported().is_none() => {
+            Some(audit_log_config(&cfg, ctx.kms_log_file.as_deref()).map(|a| a.path))
+        }
+        _ => None,
+    };
+    let audit_note = match &audit_file {
+        Some(Ok(p)) => format!(
+            "every KMS call is logged to {} (hash-chained; check it with 'tresor audit verify')",
+            p.display()
+        ),
+        Some(Err(f)) => format!("the audit log is misconfigured: {}", f.message),
+        None => "no audit log is written".to_string(),
+    };
     let role = match cfg.role {
         config::RoleConfig::Active => "active".to_string(),
         config::RoleConfig::Passive { timeout } => {
@@ -482,6 +539,7 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
                 "path": k.path.display().to_string(),
                 "master_key": master_source_desc(k),
                 "audit_logging": k.audit_logging,
+                "audit_log_file": audit_file.as_ref().and_then(|r| r.as_ref().ok()).map(|p| p.display().to_string()),
                 "audit_logging_note": audit_note,
             })),
             "cache": {"max_entries": cfg.cache.max_entries, "idle_timeout_seconds": cfg.cache.idle_timeout.as_secs()},
@@ -1158,4 +1216,44 @@ pub(crate) fn decrypt(
         o.vault.decrypt(&fp, &ct, algo).await.map_err(Failure::from)
     })?;
     files::write(output, &pt, FileMode::Private, force, "output file")
+}
+
+// --- audit ---------------------------------------------------------------------------------------
+
+/// `tresor audit …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum AuditCmd {
+    /// Verify the hash chain of a KMS audit log (and its rolled files `<file>.<yyyy-MM-dd>`):
+    /// exit 0 if intact, 2 naming the first edited, removed or reordered line.
+    Verify {
+        /// The audit log file.
+        file: PathBuf,
+    },
+}
+
+pub(crate) fn audit_cmd(ctx: &Ctx, c: AuditCmd) -> Result<(), Failure> {
+    let AuditCmd::Verify { file } = c;
+    let report = verify_audit_log(&file).map_err(context("verifying the audit log"))?;
+    if ctx.ui.json {
+        ctx.ui.print_json(&json!({
+            "files": report.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            "lines": report.lines,
+            "intact": report.is_intact(),
+            "problem": report.problem.as_ref().map(|p| json!({
+                "file": p.file.display().to_string(),
+                "line": p.line,
+                "kind": p.kind.to_string(),
+                "detail": p.detail,
+            })),
+        }));
+    }
+    match report.problem {
+        None => {
+            if !ctx.ui.json {
+                out(&format!("ok: {} lines, chain intact\n", report.lines));
+            }
+            Ok(())
+        }
+        Some(p) => Err(fail(format!("audit log check failed: {p}"))),
+    }
 }

@@ -13,7 +13,21 @@
 //!   [`ErrorKind::KmsBoundsViolated`];
 //! * every error says whether it is retryable ([`Error::is_retryable`]).
 
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "gcp")]
+pub mod gcp;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 pub mod software;
+
+pub mod audit;
+pub mod health;
+pub mod layers;
+pub mod ratelimit;
+pub mod retry;
+
+pub use layers::{LayerConfig, layered};
 
 use core::fmt;
 

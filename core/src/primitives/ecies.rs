@@ -58,6 +58,20 @@ pub(super) fn encrypt_cbc<B: Backend>(recipient_point: &[u8], pt: &[u8]) -> Resu
 }
 
 pub(super) fn decrypt_cbc<B: Backend>(key: &B::EcdhKey, ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    ecies_cbc_decrypt_with_ecdh::<B>(ct, |v| {
+        B::ecdh(key, v).map_err(|_| Error::decryption_failed())
+    })
+}
+
+/// Decrypt `ecies-hkdf-hmac-sha-256-aes-128-cbc` (wire `IV ‖ V ‖ C ‖ T`, see the module docs) when the
+/// P-256 ECDH is done elsewhere, e.g. inside an HSM: `ecdh` gets the ephemeral uncompressed point `V`
+/// (65 bytes) and returns the shared x-coordinate `Z`; the KDF2, HMAC check and AES-CBC run here on
+/// backend `B`. An error from `ecdh` is returned unchanged; a bad tag or padding is
+/// [`ErrorKind::DecryptionFailed`].
+pub fn ecies_cbc_decrypt_with_ecdh<B: Backend>(
+    ct: &[u8],
+    ecdh: impl FnOnce(&[u8]) -> Result<Zeroizing<[u8; 32]>>,
+) -> Result<Zeroizing<Vec<u8>>> {
     const MIN: usize = IV_LEN + POINT_LEN + 16 + TAG_LEN;
     if ct.len() < MIN || !(ct.len() - IV_LEN - POINT_LEN - TAG_LEN).is_multiple_of(16) {
         return Err(Error::new(
@@ -77,7 +91,7 @@ pub(super) fn decrypt_cbc<B: Backend>(key: &B::EcdhKey, ct: &[u8]) -> Result<Zer
             "the ECIES ephemeral key must be an uncompressed P-256 point",
         ));
     }
-    let z = B::ecdh(key, v).map_err(|_| Error::decryption_failed())?;
+    let z = ecdh(v)?;
     let k = cbc_keys(v, z.as_ref());
     let (k1, k2) = k.split_at(16);
     let expected = cbc_tag(k2, c);

@@ -40,6 +40,7 @@ mod portable;
 use zeroize::Zeroizing;
 
 pub use ecdsa_der::{ecdsa_der_to_raw, ecdsa_raw_to_der};
+pub use ecies::ecies_cbc_decrypt_with_ecdh;
 #[cfg(feature = "native")]
 pub use native::Native;
 pub use portable::Portable;

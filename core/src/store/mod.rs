@@ -426,7 +426,9 @@ impl Store {
         for row in rows {
             insert_key(&mut tx, row).await?;
         }
-        tx.commit().await.map_err(|e| db_err("committing a bulk insert", e))
+        tx.commit()
+            .await
+            .map_err(|e| db_err("committing a bulk insert", e))
     }
 
     /// The data keys, newest first.

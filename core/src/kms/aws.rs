@@ -1,0 +1,753 @@
+//! The AWS KMS driver ([`AwsKms`]), with Canton's `AwsKms` semantics (spec/canton-compat.md §4).
+//!
+//! * Keys are made with `CreateKey{KeySpec, KeyUsage, Tags, Description, MultiRegion}`; the id kept is
+//!   `KeyMetadata.KeyId`. Every operation also accepts a key ARN, an alias name (`alias/…`) or an alias ARN.
+//! * Signing: EC-P256 → `ECC_NIST_P256`/`ECDSA_SHA_256`, EC-P384 → `ECC_NIST_P384`/`ECDSA_SHA_384`,
+//!   secp256k1 → `ECC_SECG_P256K1`/`ECDSA_SHA_256`, Ed25519 → `ECC_NIST_EDWARDS25519`/`ED25519_SHA_512`
+//!   (AWS added it in 2025; see [`AwsKms::with_ed25519`] and [`AwsKms::probe_ed25519`]). `Sign` is sent with
+//!   `MessageType=RAW`; ECDSA signatures come back DER-encoded, Ed25519 as 64 raw bytes.
+//! * Asymmetric decryption: RSA-2048 with `RSAES_OAEP_SHA_256`. AWS KMS has no EC encryption, so ECIES is
+//!   not offered.
+//! * Symmetric: `SYMMETRIC_DEFAULT` keys with `Encrypt`/`Decrypt`.
+//! * Deletion is `ScheduleKeyDeletion{PendingWindowInDays = 7}`.
+//!
+//! Errors are classified as spec §4 describes: throttling → [`ErrorKind::KmsThrottled`]; internal errors,
+//! timeouts, I/O and 5xx → [`ErrorKind::KmsUnavailable`] (both retryable); access denied →
+//! [`ErrorKind::KmsPermissionDenied`] naming the IAM action; not found → [`ErrorKind::KmsKeyNotFound`];
+//! disabled or invalid state → [`ErrorKind::KmsKeyDisabled`]; anything else → [`ErrorKind::KmsError`].
+//! Messages carry the AWS error code, the service's message and the request id, never payload bytes.
+//!
+//! Credentials come from the AWS default provider chain (environment, profile, web identity, container
+//! and instance metadata), as in Canton.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_kms::Client;
+use aws_sdk_kms::config::{BehaviorVersion, Region};
+use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::operation::RequestId;
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{
+    EncryptionAlgorithmSpec as AwsEncAlgo, KeySpec, KeyState, KeyUsageType, MessageType,
+    SigningAlgorithmSpec as AwsSignAlgo, Tag,
+};
+use zeroize::Zeroizing;
+
+use super::{
+    KmsDriver, KmsHealth, KmsKeyId, KmsKeySpec, KmsPublicKey, MAX_ASYMMETRIC_CIPHERTEXT,
+    MAX_SIGN_INPUT, MAX_SYMMETRIC_CIPHERTEXT, MAX_SYMMETRIC_PLAINTEXT, check_input, check_key_name,
+    check_result,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::{KeyType, PublicKey};
+use crate::primitives::Verifier;
+use crate::scheme::{
+    EncryptionAlgorithmSpec, EncryptionKeySpec, SigningAlgorithmSpec, SigningKeySpec,
+};
+
+/// Canton's bound on the plaintext an asymmetric decryption may return (RSA-2048 OAEP-SHA256 carries
+/// at most 190 bytes).
+const MAX_ASYMMETRIC_PLAINTEXT: usize = 190;
+
+/// The tag every key made by this driver carries. Canton tags its keys `CreatedBy=Canton`; tresor tags
+/// its own `CreatedBy=tresor`, so an operator can tell which tool made a key. It is applied after the
+/// custom tags, so a custom `CreatedBy` tag cannot hide it (as in Canton).
+pub const CREATED_BY_TAG: (&str, &str) = ("CreatedBy", "tresor");
+
+/// How many days a deleted key stays pending deletion (Canton's choice, and AWS's minimum).
+pub const PENDING_WINDOW_DAYS: i32 = 7;
+
+/// Configuration of the AWS driver (Canton's `crypto.kms { type = aws, … }`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsConfig {
+    /// The AWS region, e.g. `us-east-1`.
+    pub region: String,
+    /// Create multi-region keys (replication is the operator's job).
+    pub multi_region_key: bool,
+    /// Another endpoint than AWS's (an emulator or a VPC endpoint), e.g. `http://127.0.0.1:54180`.
+    pub endpoint_override: Option<String>,
+    /// Tags added to every key this driver creates.
+    pub custom_tags: BTreeMap<String, String>,
+    /// Log every request and response (carried for the audit layer, which does the logging).
+    pub audit_logging: bool,
+}
+
+/// The AWS KMS driver (see the module docs).
+pub struct AwsKms {
+    client: Client,
+    config: AwsConfig,
+    ed25519: bool,
+}
+
+impl core::fmt::Debug for AwsKms {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AwsKms")
+            .field("config", &self.config)
+            .field("ed25519", &self.ed25519)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Classify an SDK error (spec §4). `action` is the IAM action (`kms:Sign`, …).
+fn classify<E>(action: &str, key: Option<&KmsKeyId>, err: SdkError<E>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = err.code().unwrap_or("").to_string();
+    let msg = err.message().unwrap_or("").to_string();
+    let request_id = err.request_id().map(str::to_string);
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let on_key = key.map(|k| format!(" on key {k}")).unwrap_or_default();
+    let rid = request_id
+        .map(|r| format!(" (AWS request id {r})"))
+        .unwrap_or_default();
+    let transport = |what: &str| {
+        Error::new(
+            ErrorKind::KmsUnavailable,
+            format!(
+                "aws {action}{on_key}: {what}: {}{rid}",
+                DisplayErrorContext(&err)
+            ),
+        )
+    };
+    let kind = match &err {
+        SdkError::TimeoutError(_) => return transport("timed out"),
+        SdkError::DispatchFailure(_) => return transport("request not delivered"),
+        SdkError::ResponseError(_) => return transport("unreadable response"),
+        SdkError::ConstructionFailure(_) => {
+            return Error::new(
+                ErrorKind::KmsError,
+                format!(
+                    "aws {action}{on_key}: the request could not be built: {}",
+                    DisplayErrorContext(&err)
+                ),
+            );
+        }
+        _ => kind_for(&code, status),
+    };
+    let detail = if msg.is_empty() {
+        code.clone()
+    } else {
+        format!("{code}: {msg}")
+    };
+    let text = match kind {
+        ErrorKind::KmsPermissionDenied => format!("{action} refused{on_key}: {detail}{rid}"),
+        _ => format!("aws {action}{on_key} failed: {detail}{rid}"),
+    };
+    Error::new(kind, text)
+}
+
+/// The error kind for an AWS error code and HTTP status.
+fn kind_for(code: &str, status: Option<u16>) -> ErrorKind {
+    match code {
+        "ThrottlingException"
+        | "Throttling"
+        | "ThrottledException"
+        | "LimitExceededException"
+        | "LimitExceeded"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException"
+        | "TooManyRequests"
+        | "RequestThrottled"
+        | "SlowDown" => ErrorKind::KmsThrottled,
+        "KMSInternalException"
+        | "InternalFailure"
+        | "InternalError"
+        | "ServiceUnavailable"
+        | "ServiceUnavailableException"
+        | "DependencyTimeoutException"
+        | "KeyUnavailableException"
+        | "RequestTimeout"
+        | "RequestTimeoutException" => ErrorKind::KmsUnavailable,
+        "AccessDeniedException"
+        | "AccessDenied"
+        | "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "InvalidSignatureException"
+        | "IncompleteSignature"
+        | "ExpiredTokenException"
+        | "MissingAuthenticationToken" => ErrorKind::KmsPermissionDenied,
+        "NotFoundException" => ErrorKind::KmsKeyNotFound,
+        "DisabledException" | "KMSInvalidStateException" => ErrorKind::KmsKeyDisabled,
+        _ => match status {
+            Some(429) => ErrorKind::KmsThrottled,
+            Some(s) if s >= 500 => ErrorKind::KmsUnavailable,
+            _ => ErrorKind::KmsError,
+        },
+    }
+}
+
+fn unsupported(what: String) -> Error {
+    Error::new(ErrorKind::UnsupportedAlgorithm, what)
+}
+
+fn bad_response(action: &str, key: &KmsKeyId, what: &str) -> Error {
+    Error::new(
+        ErrorKind::KmsError,
+        format!("aws {action} on key {key}: {what}"),
+    )
+}
+
+/// The AWS key spec for a signing key spec.
+fn aws_signing_key_spec(spec: SigningKeySpec) -> KeySpec {
+    match spec {
+        SigningKeySpec::EcP256 => KeySpec::EccNistP256,
+        SigningKeySpec::EcP384 => KeySpec::EccNistP384,
+        SigningKeySpec::EcSecp256k1 => KeySpec::EccSecgP256K1,
+        SigningKeySpec::EcCurve25519 => KeySpec::EccNistEdwards25519,
+    }
+}
+
+/// The AWS signing algorithm for a Canton signing algorithm.
+fn aws_signing_algo(algo: SigningAlgorithmSpec) -> AwsSignAlgo {
+    match algo {
+        SigningAlgorithmSpec::EcDsaSha256 => AwsSignAlgo::EcdsaSha256,
+        SigningAlgorithmSpec::EcDsaSha384 => AwsSignAlgo::EcdsaSha384,
+        SigningAlgorithmSpec::Ed25519 => AwsSignAlgo::Ed25519Sha512,
+    }
+}
+
+/// The spec of a key from what AWS reports (key spec and usage).
+fn spec_from_aws(key_spec: Option<&KeySpec>, usage: Option<&KeyUsageType>) -> Option<KmsKeySpec> {
+    Some(match (usage?, key_spec?) {
+        (KeyUsageType::SignVerify, KeySpec::EccNistP256) => {
+            KmsKeySpec::Signing(SigningKeySpec::EcP256)
+        }
+        (KeyUsageType::SignVerify, KeySpec::EccNistP384) => {
+            KmsKeySpec::Signing(SigningKeySpec::EcP384)
+        }
+        (KeyUsageType::SignVerify, KeySpec::EccSecgP256K1) => {
+            KmsKeySpec::Signing(SigningKeySpec::EcSecp256k1)
+        }
+        (KeyUsageType::SignVerify, KeySpec::EccNistEdwards25519) => {
+            KmsKeySpec::Signing(SigningKeySpec::EcCurve25519)
+        }
+        (KeyUsageType::EncryptDecrypt, KeySpec::Rsa2048) => {
+            KmsKeySpec::Encryption(EncryptionKeySpec::Rsa2048)
+        }
+        (KeyUsageType::EncryptDecrypt, KeySpec::SymmetricDefault) => KmsKeySpec::Symmetric,
+        _ => return None,
+    })
+}
+
+/// Whether an id names an alias (`alias/…` or `arn:…:alias/…`), which some operations do not accept.
+fn is_alias(id: &str) -> bool {
+    id.starts_with("alias/") || (id.starts_with("arn:") && id.contains(":alias/"))
+}
+
+impl AwsKms {
+    /// A driver for `config`, with credentials from the AWS default provider chain.
+    ///
+    /// Ed25519 is offered when talking to AWS itself (no endpoint override): AWS KMS has had
+    /// `ECC_NIST_EDWARDS25519` since 2025. With an endpoint override it is off until
+    /// [`AwsKms::probe_ed25519`] or [`AwsKms::with_ed25519`] turns it on, since emulators may lack it.
+    pub async fn new(config: AwsConfig) -> Result<Self> {
+        if config.region.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "the AWS KMS driver needs a region",
+            ));
+        }
+        let shared = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()))
+            .load()
+            .await;
+        let mut builder = aws_sdk_kms::config::Builder::from(&shared);
+        if let Some(url) = &config.endpoint_override {
+            builder = builder.endpoint_url(url.clone());
+        }
+        let ed25519 = config.endpoint_override.is_none();
+        Ok(Self {
+            client: Client::from_conf(builder.build()),
+            config,
+            ed25519,
+        })
+    }
+
+    /// Offer Ed25519 (`ECC_NIST_EDWARDS25519`) or not.
+    pub fn with_ed25519(mut self, on: bool) -> Self {
+        self.ed25519 = on;
+        self
+    }
+
+    /// Whether Ed25519 is offered.
+    pub fn ed25519_enabled(&self) -> bool {
+        self.ed25519
+    }
+
+    /// Find out whether the service can make and use Ed25519 keys: creates an `ECC_NIST_EDWARDS25519`
+    /// key, signs with it, verifies the signature locally and schedules the key's deletion. Returns
+    /// `Ok(false)` when the service refuses or the signature does not verify; transport failures are
+    /// errors. Does not change what the driver offers (see [`AwsKms::with_ed25519`]).
+    pub async fn probe_ed25519(&self) -> Result<bool> {
+        let id = match self
+            .create_key(
+                KeySpec::EccNistEdwards25519,
+                KeyUsageType::SignVerify,
+                Some("tresor-ed25519-probe"),
+            )
+            .await
+        {
+            Ok(id) => id,
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(_) => return Ok(false),
+        };
+        let works = async {
+            let pk = self.get_public_key(&id).await?;
+            let sig = self
+                .sign(&id, b"tresor ed25519 probe", SigningAlgorithmSpec::Ed25519)
+                .await?;
+            Verifier::new(pk.key)?.verify(
+                SigningAlgorithmSpec::Ed25519,
+                b"tresor ed25519 probe",
+                &sig,
+            )
+        }
+        .await;
+        let _ = self.delete_key(&id).await;
+        match works {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_retryable() => Err(e),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AwsConfig {
+        &self.config
+    }
+
+    /// The underlying SDK client, for administration the driver API does not cover (aliases, key
+    /// state, tags).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn create_key(
+        &self,
+        spec: KeySpec,
+        usage: KeyUsageType,
+        name: Option<&str>,
+    ) -> Result<KmsKeyId> {
+        check_key_name(name)?;
+        let mut tags: BTreeMap<&str, &str> = self
+            .config
+            .custom_tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        tags.insert(CREATED_BY_TAG.0, CREATED_BY_TAG.1);
+        let mut req = self
+            .client
+            .create_key()
+            .key_spec(spec)
+            .key_usage(usage)
+            .description(name.unwrap_or(""))
+            .multi_region(self.config.multi_region_key);
+        for (k, v) in tags {
+            let tag = Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()
+                .map_err(|e| {
+                    Error::new(ErrorKind::InvalidArgument, format!("AWS tag '{k}': {e}"))
+                })?;
+            req = req.tags(tag);
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| classify("kms:CreateKey", None, e))?;
+        let id = out
+            .key_metadata()
+            .map(|m| m.key_id().to_string())
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                Error::new(ErrorKind::KmsError, "aws kms:CreateKey returned no key id")
+            })?;
+        KmsKeyId::new(id).map_err(|_| {
+            Error::new(
+                ErrorKind::KmsBoundsViolated,
+                "aws kms:CreateKey returned a key id outside Canton's bounds",
+            )
+        })
+    }
+
+    /// `DescribeKey`: the key's metadata.
+    async fn describe(&self, key_id: &KmsKeyId) -> Result<aws_sdk_kms::types::KeyMetadata> {
+        let out = self
+            .client
+            .describe_key()
+            .key_id(key_id.as_str())
+            .send()
+            .await
+            .map_err(|e| classify("kms:DescribeKey", Some(key_id), e))?;
+        out.key_metadata
+            .ok_or_else(|| bad_response("kms:DescribeKey", key_id, "no key metadata"))
+    }
+
+    /// The public key of a signing key; fails for an encryption or symmetric key.
+    pub async fn get_public_signing_key(&self, key_id: &KmsKeyId) -> Result<KmsPublicKey> {
+        let pk = self.get_public_key(key_id).await?;
+        match pk.spec {
+            KmsKeySpec::Signing(_) => Ok(pk),
+            other => Err(Error::new(
+                ErrorKind::KmsError,
+                format!("aws key {key_id} is an {other} key, not a signing key"),
+            )),
+        }
+    }
+
+    /// The public key of an asymmetric encryption key; fails for a signing key.
+    pub async fn get_public_encryption_key(&self, key_id: &KmsKeyId) -> Result<KmsPublicKey> {
+        let pk = self.get_public_key(key_id).await?;
+        match pk.spec {
+            KmsKeySpec::Encryption(_) => Ok(pk),
+            other => Err(Error::new(
+                ErrorKind::KmsError,
+                format!("aws key {key_id} is a {other} key, not an encryption key"),
+            )),
+        }
+    }
+}
+
+#[async_trait]
+impl KmsDriver for AwsKms {
+    fn provider(&self) -> &str {
+        "aws"
+    }
+
+    async fn health(&self) -> KmsHealth {
+        match self.client.list_keys().limit(1).send().await {
+            Ok(_) => KmsHealth::Ok,
+            Err(e) => {
+                let e = classify("kms:ListKeys", None, e);
+                if e.is_retryable() {
+                    KmsHealth::Degraded(e.to_string())
+                } else {
+                    KmsHealth::Failed(e.to_string())
+                }
+            }
+        }
+    }
+
+    fn supported_signing_key_specs(&self) -> Vec<SigningKeySpec> {
+        let mut v = vec![
+            SigningKeySpec::EcP256,
+            SigningKeySpec::EcP384,
+            SigningKeySpec::EcSecp256k1,
+        ];
+        if self.ed25519 {
+            v.push(SigningKeySpec::EcCurve25519);
+        }
+        v
+    }
+
+    fn supported_signing_algo_specs(&self) -> Vec<SigningAlgorithmSpec> {
+        let mut v = vec![
+            SigningAlgorithmSpec::EcDsaSha256,
+            SigningAlgorithmSpec::EcDsaSha384,
+        ];
+        if self.ed25519 {
+            v.push(SigningAlgorithmSpec::Ed25519);
+        }
+        v
+    }
+
+    fn supported_encryption_key_specs(&self) -> Vec<EncryptionKeySpec> {
+        vec![EncryptionKeySpec::Rsa2048]
+    }
+
+    fn supported_encryption_algo_specs(&self) -> Vec<EncryptionAlgorithmSpec> {
+        vec![EncryptionAlgorithmSpec::RsaOaepSha256]
+    }
+
+    async fn generate_signing_key_pair(
+        &self,
+        spec: SigningKeySpec,
+        name: Option<&str>,
+    ) -> Result<KmsKeyId> {
+        if spec == SigningKeySpec::EcCurve25519 && !self.ed25519 {
+            return Err(unsupported(
+                "the AWS KMS driver does not offer Ed25519 keys on this endpoint".to_string(),
+            ));
+        }
+        self.create_key(aws_signing_key_spec(spec), KeyUsageType::SignVerify, name)
+            .await
+    }
+
+    async fn generate_encryption_key_pair(
+        &self,
+        spec: EncryptionKeySpec,
+        name: Option<&str>,
+    ) -> Result<KmsKeyId> {
+        match spec {
+            EncryptionKeySpec::Rsa2048 => {
+                self.create_key(KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt, name)
+                    .await
+            }
+            other => Err(unsupported(format!(
+                "AWS KMS has no {other} encryption keys (no EC encryption)"
+            ))),
+        }
+    }
+
+    async fn generate_symmetric_key(&self, name: Option<&str>) -> Result<KmsKeyId> {
+        self.create_key(
+            KeySpec::SymmetricDefault,
+            KeyUsageType::EncryptDecrypt,
+            name,
+        )
+        .await
+    }
+
+    async fn sign(
+        &self,
+        key_id: &KmsKeyId,
+        data: &[u8],
+        algo: SigningAlgorithmSpec,
+    ) -> Result<Vec<u8>> {
+        check_input("sign", data.len(), MAX_SIGN_INPUT)?;
+        if algo == SigningAlgorithmSpec::Ed25519 && !self.ed25519 {
+            return Err(unsupported(
+                "the AWS KMS driver does not offer Ed25519 on this endpoint".to_string(),
+            ));
+        }
+        let out = self
+            .client
+            .sign()
+            .key_id(key_id.as_str())
+            .message(Blob::new(data))
+            .message_type(MessageType::Raw)
+            .signing_algorithm(aws_signing_algo(algo))
+            .send()
+            .await
+            .map_err(|e| classify("kms:Sign", Some(key_id), e))?;
+        let sig = out
+            .signature
+            .map(Blob::into_inner)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| bad_response("kms:Sign", key_id, "no signature returned"))?;
+        Ok(sig)
+    }
+
+    async fn decrypt_asymmetric(
+        &self,
+        key_id: &KmsKeyId,
+        ciphertext: &[u8],
+        algo: EncryptionAlgorithmSpec,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        check_input(
+            "decrypt_asymmetric",
+            ciphertext.len(),
+            MAX_ASYMMETRIC_CIPHERTEXT,
+        )?;
+        if algo != EncryptionAlgorithmSpec::RsaOaepSha256 {
+            return Err(unsupported(format!(
+                "AWS KMS cannot decrypt {algo} (no EC encryption)"
+            )));
+        }
+        let out = self
+            .client
+            .decrypt()
+            .key_id(key_id.as_str())
+            .ciphertext_blob(Blob::new(ciphertext))
+            .encryption_algorithm(AwsEncAlgo::RsaesOaepSha256)
+            .send()
+            .await
+            .map_err(|e| classify("kms:Decrypt", Some(key_id), e))?;
+        let pt = Zeroizing::new(
+            out.plaintext
+                .map(Blob::into_inner)
+                .ok_or_else(|| bad_response("kms:Decrypt", key_id, "no plaintext returned"))?,
+        );
+        check_result("decrypt_asymmetric", pt.len(), MAX_ASYMMETRIC_PLAINTEXT)?;
+        Ok(pt)
+    }
+
+    async fn encrypt_symmetric(&self, key_id: &KmsKeyId, data: &[u8]) -> Result<Vec<u8>> {
+        check_input("encrypt_symmetric", data.len(), MAX_SYMMETRIC_PLAINTEXT)?;
+        let out = self
+            .client
+            .encrypt()
+            .key_id(key_id.as_str())
+            .plaintext(Blob::new(data))
+            .encryption_algorithm(AwsEncAlgo::SymmetricDefault)
+            .send()
+            .await
+            .map_err(|e| classify("kms:Encrypt", Some(key_id), e))?;
+        let ct = out
+            .ciphertext_blob
+            .map(Blob::into_inner)
+            .ok_or_else(|| bad_response("kms:Encrypt", key_id, "no ciphertext returned"))?;
+        check_result("encrypt_symmetric", ct.len(), MAX_SYMMETRIC_CIPHERTEXT)?;
+        Ok(ct)
+    }
+
+    async fn decrypt_symmetric(
+        &self,
+        key_id: &KmsKeyId,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        check_input(
+            "decrypt_symmetric",
+            ciphertext.len(),
+            MAX_SYMMETRIC_CIPHERTEXT,
+        )?;
+        let out = self
+            .client
+            .decrypt()
+            .key_id(key_id.as_str())
+            .ciphertext_blob(Blob::new(ciphertext))
+            .encryption_algorithm(AwsEncAlgo::SymmetricDefault)
+            .send()
+            .await
+            .map_err(|e| classify("kms:Decrypt", Some(key_id), e))?;
+        let pt = Zeroizing::new(
+            out.plaintext
+                .map(Blob::into_inner)
+                .ok_or_else(|| bad_response("kms:Decrypt", key_id, "no plaintext returned"))?,
+        );
+        check_result("decrypt_symmetric", pt.len(), MAX_SYMMETRIC_PLAINTEXT)?;
+        Ok(pt)
+    }
+
+    async fn get_public_key(&self, key_id: &KmsKeyId) -> Result<KmsPublicKey> {
+        let out = self
+            .client
+            .get_public_key()
+            .key_id(key_id.as_str())
+            .send()
+            .await
+            .map_err(|e| classify("kms:GetPublicKey", Some(key_id), e))?;
+        // Older services (and some emulators) report only the deprecated CustomerMasterKeySpec.
+        #[allow(deprecated)]
+        let legacy = out
+            .customer_master_key_spec()
+            .map(|s| KeySpec::from(s.as_str()));
+        let key_spec = out.key_spec().or(legacy.as_ref());
+        let spec = spec_from_aws(key_spec, out.key_usage()).ok_or_else(|| {
+            bad_response(
+                "kms:GetPublicKey",
+                key_id,
+                &format!(
+                    "unsupported key (spec {:?}, usage {:?})",
+                    key_spec.map(KeySpec::as_str),
+                    out.key_usage().map(KeyUsageType::as_str)
+                ),
+            )
+        })?;
+        let der = out
+            .public_key()
+            .ok_or_else(|| bad_response("kms:GetPublicKey", key_id, "no public key returned"))?;
+        let key = PublicKey::from_spki_der(der.as_ref())?;
+        let expected = match spec {
+            KmsKeySpec::Signing(s) => KeyType::from(s),
+            KmsKeySpec::Encryption(s) => KeyType::from(s),
+            KmsKeySpec::Symmetric => {
+                return Err(bad_response(
+                    "kms:GetPublicKey",
+                    key_id,
+                    "a symmetric key has no public key",
+                ));
+            }
+        };
+        if key.key_type() != expected {
+            return Err(bad_response(
+                "kms:GetPublicKey",
+                key_id,
+                &format!("the public key does not match the reported spec {spec}"),
+            ));
+        }
+        Ok(KmsPublicKey { key, spec })
+    }
+
+    async fn key_exists_and_is_active(&self, key_id: &KmsKeyId) -> Result<()> {
+        let meta = self.describe(key_id).await?;
+        let state = meta.key_state();
+        if meta.enabled() && matches!(state, None | Some(KeyState::Enabled)) {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::KmsKeyDisabled,
+            format!(
+                "aws key {key_id} is not active (state {})",
+                state.map(KeyState::as_str).unwrap_or("disabled")
+            ),
+        ))
+    }
+
+    async fn delete_key(&self, key_id: &KmsKeyId) -> Result<()> {
+        // ScheduleKeyDeletion takes a key id or key ARN, not an alias: resolve aliases first.
+        let target = if is_alias(key_id.as_str()) {
+            self.describe(key_id).await?.key_id().to_string()
+        } else {
+            key_id.to_string()
+        };
+        self.client
+            .schedule_key_deletion()
+            .key_id(target)
+            .pending_window_in_days(PENDING_WINDOW_DAYS)
+            .send()
+            .await
+            .map_err(|e| classify("kms:ScheduleKeyDeletion", Some(key_id), e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_classified_per_spec() {
+        for code in [
+            "ThrottlingException",
+            "LimitExceededException",
+            "RequestLimitExceeded",
+            "TooManyRequestsException",
+        ] {
+            assert_eq!(kind_for(code, Some(400)), ErrorKind::KmsThrottled, "{code}");
+        }
+        assert_eq!(
+            kind_for("KMSInternalException", Some(500)),
+            ErrorKind::KmsUnavailable
+        );
+        assert_eq!(
+            kind_for("AccessDeniedException", Some(400)),
+            ErrorKind::KmsPermissionDenied
+        );
+        assert_eq!(
+            kind_for("NotFoundException", Some(400)),
+            ErrorKind::KmsKeyNotFound
+        );
+        assert_eq!(
+            kind_for("DisabledException", Some(400)),
+            ErrorKind::KmsKeyDisabled
+        );
+        assert_eq!(
+            kind_for("KMSInvalidStateException", Some(400)),
+            ErrorKind::KmsKeyDisabled
+        );
+        assert_eq!(
+            kind_for("ValidationException", Some(400)),
+            ErrorKind::KmsError
+        );
+        assert_eq!(kind_for("Whatever", Some(503)), ErrorKind::KmsUnavailable);
+        assert_eq!(kind_for("Whatever", Some(429)), ErrorKind::KmsThrottled);
+        assert!(ErrorKind::KmsThrottled.is_retryable());
+        assert!(ErrorKind::KmsUnavailable.is_retryable());
+        assert!(!ErrorKind::KmsPermissionDenied.is_retryable());
+    }
+
+    #[test]
+    fn aliases_are_recognised() {
+        assert!(is_alias("alias/canton-kms-test-signing-key"));
+        assert!(is_alias("arn:aws:kms:us-east-1:111122223333:alias/x"));
+        assert!(!is_alias(
+            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        ));
+        assert!(!is_alias("1234abcd-12ab-34cd-56ef-1234567890ab"));
+    }
+}
