@@ -117,7 +117,7 @@ enum Command {
     /// Rotate the store data key (envelope mode).
     #[command(subcommand)]
     DataKey(node::DataKeyCmd),
-    /// Check the KMS audit log: 'audit verify <file>' checks its hash chain.
+    /// Check the KMS audit log: `audit verify <file>` checks its hash chain.
     #[command(subcommand)]
     Audit(node::AuditCmd),
     /// Generate a key pair and write the private key (PKCS#8 PEM, mode 0600) and optionally the public key.
