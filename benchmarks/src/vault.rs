@@ -62,7 +62,7 @@ fn median_us(rounds: usize, n: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let keys = arg("--keys", 10_000);
-    let iterations = arg("--sign-iterations", 20_000);
+    let iterations = arg("--sign-iterations", 100_000);
     let dir = std::env::temp_dir().join(format!("tresor-vault-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("mkdir");

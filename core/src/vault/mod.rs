@@ -29,6 +29,7 @@ use cache::{CachedKey, KeyCache};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{Fingerprint, KeyType, PrivateKey, PublicKey, SigningKeyUsageSet};
+use crate::kms::retry::{RetryConfig, wait_until_active};
 use crate::kms::{KmsDriver, KmsKeyId, KmsKeySpec, check_key_name};
 use crate::primitives::{AesGcmKey, Decrypter, Encrypter, Signer, Verifier, random_bytes};
 use crate::scheme::{
@@ -686,6 +687,7 @@ impl Vault {
         if self.inner.mode == Active::External {
             let kms = self.kms()?;
             let id = kms.generate_signing_key_pair(spec, name).await?;
+            wait_until_active(kms.as_ref(), &id, &RetryConfig::default().create_key_check).await?;
             return self
                 .register_external(&id, KmsKeySpec::Signing(spec), Some(usage), name)
                 .await;
@@ -705,6 +707,7 @@ impl Vault {
         if self.inner.mode == Active::External {
             let kms = self.kms()?;
             let id = kms.generate_encryption_key_pair(spec, name).await?;
+            wait_until_active(kms.as_ref(), &id, &RetryConfig::default().create_key_check).await?;
             return self
                 .register_external(&id, KmsKeySpec::Encryption(spec), None, name)
                 .await;
@@ -967,6 +970,18 @@ impl Vault {
         if let Some(k) = self.inner.cache.get(fp) {
             return Self::sign_prepared(&k, fp, msg, usage, algo);
         }
+        // The slow path's future (store and KMS I/O) is large; boxing it keeps this future small, so the
+        // warm-cache path costs what the signature costs.
+        Box::pin(self.sign_uncached(fp, msg, usage, algo)).await
+    }
+
+    async fn sign_uncached(
+        &self,
+        fp: &Fingerprint,
+        msg: &[u8],
+        usage: SigningKeyUsageSet,
+        algo: Option<SigningAlgorithmSpec>,
+    ) -> Result<Vec<u8>> {
         let row = self
             .inner
             .store
@@ -1037,6 +1052,15 @@ impl Vault {
         if let Some(k) = self.inner.cache.get(fp) {
             return Self::decrypt_prepared(&k, fp, ciphertext, algo);
         }
+        Box::pin(self.decrypt_uncached(fp, ciphertext, algo)).await
+    }
+
+    async fn decrypt_uncached(
+        &self,
+        fp: &Fingerprint,
+        ciphertext: &[u8],
+        algo: Option<EncryptionAlgorithmSpec>,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         let row = self
             .inner
             .store
