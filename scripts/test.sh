@@ -103,13 +103,19 @@ step_kms_aws() (
     bash scripts/services/moto.sh start || exit 1
     TRESOR_TEST_AWS_ENDPOINT=$(bash scripts/services/moto.sh url) || exit 1
     export TRESOR_TEST_AWS_ENDPOINT TRESOR_TEST_AWS_SERVICE=moto
-    cargo test -p tresor --features aws --test kms_aws -- --nocapture
-    exit
+    t=0
+    cargo test -p tresor --features aws --test kms_aws -- --nocapture || t=$?
+    # The layered driver under injected faults (throttling, 5xx, dropped connections, latency).
+    cargo test -p tresor --features aws --test kms_faults -- --nocapture || t=$?
+    exit "$t"
   fi
   [ "$rc" = 0 ] || exit 1
   TRESOR_TEST_AWS_ENDPOINT=$(bash scripts/services/local-kms.sh url) || exit 1
   export TRESOR_TEST_AWS_ENDPOINT
-  cargo test -p tresor --features aws --test kms_aws -- --nocapture
+  t=0
+  cargo test -p tresor --features aws --test kms_aws -- --nocapture || t=$?
+  cargo test -p tresor --features aws --test kms_faults -- --nocapture || t=$?
+  exit "$t"
 )
 
 # The GCP KMS driver against gcp-kms-emulator (installed with go install if missing, private to this run).

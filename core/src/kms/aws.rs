@@ -19,6 +19,20 @@
 //!
 //! Credentials come from the AWS default provider chain (environment, profile, web identity, container
 //! and instance metadata), as in Canton.
+//!
+//! **Idempotent key creation.** `CreateKey` has no idempotency token, so a create whose outcome is
+//! unknown (the connection dropped or timed out after the request left, or the service answered 5xx)
+//! may have made a key that the caller never learns about; a plain retry would then make a second one.
+//! Every create therefore carries a fresh random tag [`REQUEST_ID_TAG`]` = <token>`. After an ambiguous
+//! failure the driver looks for a key with that tag (`ListKeys` + `ListResourceTags`) and returns it if
+//! the first request did go through. If the look-up itself cannot answer, the token is remembered with
+//! the create's parameters (spec, usage, name) and the error is returned (it is retryable); the next
+//! create with the same parameters — the retry layer's next attempt — takes that token over, looks again
+//! first and reuses the token for its own `CreateKey`, so at most one key is made per logical create.
+//! The look-up walks all keys, which is costly for large accounts, but it only runs after an ambiguous
+//! failure. Throttling and 4xx answers are not ambiguous (the service refused the request). Keys whose
+//! tags cannot be read are skipped, and a look-up the credentials may not make at all (no `kms:ListKeys`)
+//! is given up: the create then goes ahead without it, as it would without this protection.
 
 use std::collections::BTreeMap;
 
@@ -58,6 +72,21 @@ pub const CREATED_BY_TAG: (&str, &str) = ("CreatedBy", "tresor");
 /// How many days a deleted key stays pending deletion (Canton's choice, and AWS's minimum).
 pub const PENDING_WINDOW_DAYS: i32 = 7;
 
+/// The tag carrying each create's idempotency token (see the module docs).
+pub const REQUEST_ID_TAG: &str = "tresor-request-id";
+
+/// How many creates with an unknown outcome the driver remembers (the oldest is forgotten first).
+const MAX_UNRESOLVED_CREATES: usize = 64;
+
+/// A create whose outcome is not known yet: its parameters and the token its key would be tagged with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct UnresolvedCreate {
+    spec: KeySpec,
+    usage: KeyUsageType,
+    name: Option<String>,
+    token: String,
+}
+
 /// Configuration of the AWS driver (Canton's `crypto.kms { type = aws, … }`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AwsConfig {
@@ -78,6 +107,8 @@ pub struct AwsKms {
     client: Client,
     config: AwsConfig,
     ed25519: bool,
+    /// Creates that failed ambiguously and whose key could not be looked up yet (see the module docs).
+    unresolved: std::sync::Mutex<Vec<UnresolvedCreate>>,
 }
 
 impl core::fmt::Debug for AwsKms {
@@ -136,6 +167,27 @@ where
         _ => format!("aws {action}{on_key} failed: {detail}{rid}"),
     };
     Error::new(kind, text)
+}
+
+/// Whether a failed request may still have been carried out by the service: the connection failed or
+/// timed out, the response could not be read, or the service answered with a 5xx.
+fn is_ambiguous<E>(err: &SdkError<E>) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(_) => err
+            .raw_response()
+            .is_some_and(|r| r.status().as_u16() >= 500),
+        _ => false,
+    }
+}
+
+/// A fresh idempotency token: 16 random bytes in hex.
+fn new_request_token() -> Result<String> {
+    let mut b = [0u8; 16];
+    crate::primitives::random_bytes(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// The error kind for an AWS error code and HTTP status.
@@ -257,11 +309,15 @@ impl AwsKms {
         if let Some(url) = &config.endpoint_override {
             builder = builder.endpoint_url(url.clone());
         }
+        // The SDK's own retries are off: tresor's retry layer (kms::retry) is the only one, so its
+        // policies, the rate limiter and the audit log see every attempt.
+        builder = builder.retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled());
         let ed25519 = config.endpoint_override.is_none();
         Ok(Self {
             client: Client::from_conf(builder.build()),
             config,
             ed25519,
+            unresolved: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -324,6 +380,72 @@ impl AwsKms {
         &self.client
     }
 
+    fn unresolved(&self) -> std::sync::MutexGuard<'_, Vec<UnresolvedCreate>> {
+        match self.unresolved.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Take over the token of an earlier create with the same parameters whose outcome is unknown.
+    fn take_unresolved(
+        &self,
+        spec: &KeySpec,
+        usage: &KeyUsageType,
+        name: Option<&str>,
+    ) -> Option<String> {
+        let mut g = self.unresolved();
+        let pos = g
+            .iter()
+            .position(|u| &u.spec == spec && &u.usage == usage && u.name.as_deref() == name)?;
+        Some(g.remove(pos).token)
+    }
+
+    /// The key tagged [`REQUEST_ID_TAG`]` = token`, if any (walks `ListKeys`, asks `ListResourceTags`).
+    async fn find_by_request_token(&self, token: &str) -> Result<Option<KmsKeyId>> {
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_keys()
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("kms:ListKeys", None, e))?;
+            for entry in page.keys() {
+                let Some(id) = entry.key_id() else { continue };
+                let tags = match self.client.list_resource_tags().key_id(id).send().await {
+                    Ok(t) => t,
+                    // A key gone meanwhile, or one whose tags the caller may not read (an AWS managed
+                    // key, a key policy without kms:ListResourceTags): not the one being looked for.
+                    Err(e) => {
+                        let e = classify("kms:ListResourceTags", None, e);
+                        if e.is_retryable() {
+                            return Err(e);
+                        }
+                        continue;
+                    }
+                };
+                let hit = tags
+                    .tags()
+                    .iter()
+                    .any(|t| t.tag_key() == REQUEST_ID_TAG && t.tag_value() == token);
+                if hit {
+                    return KmsKeyId::new(id.to_string()).map(Some).map_err(|_| {
+                        Error::new(
+                            ErrorKind::KmsBoundsViolated,
+                            "aws kms:ListKeys returned a key id outside Canton's bounds",
+                        )
+                    });
+                }
+            }
+            match page.next_marker() {
+                Some(m) if page.truncated() => marker = Some(m.to_string()),
+                _ => return Ok(None),
+            }
+        }
+    }
+
     async fn create_key(
         &self,
         spec: KeySpec,
@@ -331,6 +453,34 @@ impl AwsKms {
         name: Option<&str>,
     ) -> Result<KmsKeyId> {
         check_key_name(name)?;
+        let remember = |token: String| {
+            let mut g = self.unresolved();
+            // Bounded: creates that are never retried must not make this grow without end.
+            if g.len() >= MAX_UNRESOLVED_CREATES {
+                g.remove(0);
+            }
+            g.push(UnresolvedCreate {
+                spec: spec.clone(),
+                usage: usage.clone(),
+                name: name.map(str::to_string),
+                token,
+            });
+        };
+        // An earlier attempt of this create may have made the key: look first, and reuse its token.
+        let token = match self.take_unresolved(&spec, &usage, name) {
+            Some(token) => match self.find_by_request_token(&token).await {
+                Ok(Some(id)) => return Ok(id),
+                Ok(None) => token,
+                Err(e) if e.is_retryable() => {
+                    remember(token);
+                    return Err(e);
+                }
+                // The look-up is refused (e.g. no kms:ListKeys permission): it cannot be done, so the
+                // create goes ahead without it rather than failing for good.
+                Err(_) => token,
+            },
+            None => new_request_token()?,
+        };
         let mut tags: BTreeMap<&str, &str> = self
             .config
             .custom_tags
@@ -338,11 +488,12 @@ impl AwsKms {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         tags.insert(CREATED_BY_TAG.0, CREATED_BY_TAG.1);
+        tags.insert(REQUEST_ID_TAG, &token);
         let mut req = self
             .client
             .create_key()
-            .key_spec(spec)
-            .key_usage(usage)
+            .key_spec(spec.clone())
+            .key_usage(usage.clone())
             .description(name.unwrap_or(""))
             .multi_region(self.config.multi_region_key);
         for (k, v) in tags {
@@ -355,10 +506,21 @@ impl AwsKms {
                 })?;
             req = req.tags(tag);
         }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| classify("kms:CreateKey", None, e))?;
+        let out = match req.send().await {
+            Ok(out) => out,
+            Err(e) if is_ambiguous(&e) => {
+                let err = classify("kms:CreateKey", None, e);
+                return match self.find_by_request_token(&token).await {
+                    Ok(Some(id)) => Ok(id),
+                    // Not there (yet): a later attempt looks again before creating.
+                    Ok(None) | Err(_) => {
+                        remember(token);
+                        Err(err)
+                    }
+                };
+            }
+            Err(e) => return Err(classify("kms:CreateKey", None, e)),
+        };
         let id = out
             .key_metadata()
             .map(|m| m.key_id().to_string())
