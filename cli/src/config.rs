@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tresor::kms::KmsKeyId;
+use tresor::kms::registry::KmsConfig as RegistryConfig;
 use tresor::vault::{CacheConfig, EnvelopeConfig, Mode, Role};
 
 use crate::hocon::{self, Node, Value};
@@ -43,6 +44,7 @@ pub(crate) enum KmsType {
     Software,
     Aws,
     Gcp,
+    Pkcs11,
     Driver(Option<String>),
 }
 
@@ -52,6 +54,7 @@ impl KmsType {
             Self::Software => "software",
             Self::Aws => "aws",
             Self::Gcp => "gcp",
+            Self::Pkcs11 => "pkcs11",
             Self::Driver(_) => "driver",
         }
     }
@@ -73,6 +76,26 @@ pub(crate) struct KmsConfig {
     pub(crate) audit_logging: bool,
     /// Where the block was set (`file:line` or `environment`), for error messages.
     pub(crate) origin: String,
+    /// The fields of the AWS, GCP and PKCS#11 drivers (Canton's names).
+    pub(crate) driver: DriverFields,
+}
+
+/// The `[kms]` fields of the AWS (`region`, `multi-region-key`, `endpoint-override`), GCP
+/// (`location-id`, `project-id`, `key-ring-id`, `endpoint-override`) and PKCS#11 (`module-path`,
+/// `token-label`, `pin-file` or `pin-env`, `session-pool-size`) drivers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DriverFields {
+    pub(crate) region: Option<String>,
+    pub(crate) multi_region_key: bool,
+    pub(crate) endpoint_override: Option<String>,
+    pub(crate) location_id: Option<String>,
+    pub(crate) project_id: Option<String>,
+    pub(crate) key_ring_id: Option<String>,
+    pub(crate) module_path: Option<PathBuf>,
+    pub(crate) token_label: Option<String>,
+    pub(crate) pin_file: Option<PathBuf>,
+    pub(crate) pin_env: Option<String>,
+    pub(crate) session_pool_size: Option<u64>,
 }
 
 impl KmsConfig {
@@ -85,23 +108,111 @@ impl KmsConfig {
             passphrase_env: false,
             audit_logging: false,
             origin,
+            driver: DriverFields::default(),
+        }
+    }
+
+    /// The configuration of the registry for the AWS, GCP and PKCS#11 drivers (`None` for the software
+    /// KMS, which the node opens itself). Fails when a required field is missing or the driver is not
+    /// compiled in.
+    pub(crate) fn registry_config(&self) -> Result<Option<RegistryConfig>, Failure> {
+        if let Some(f) = self.unsupported() {
+            return Err(f);
+        }
+        #[allow(unused_variables)]
+        let need = |v: &Option<String>, key: &str| {
+            v.clone().ok_or_else(|| {
+                fail(format!(
+                    "{}: KMS type '{}' needs '{key}'",
+                    self.origin,
+                    self.kind.as_str()
+                ))
+            })
+        };
+        #[allow(unused_variables)]
+        let d = &self.driver;
+        match self.kind {
+            KmsType::Software | KmsType::Driver(_) => Ok(None),
+            #[cfg(feature = "aws")]
+            KmsType::Aws => Ok(Some(RegistryConfig::Aws(tresor::kms::aws::AwsConfig {
+                region: need(&d.region, "region")?,
+                multi_region_key: d.multi_region_key,
+                endpoint_override: d.endpoint_override.clone(),
+                custom_tags: Default::default(),
+                audit_logging: self.audit_logging,
+            }))),
+            #[cfg(feature = "gcp")]
+            KmsType::Gcp => Ok(Some(RegistryConfig::Gcp(tresor::kms::gcp::GcpConfig {
+                location_id: need(&d.location_id, "location-id")?,
+                project_id: need(&d.project_id, "project-id")?,
+                key_ring_id: need(&d.key_ring_id, "key-ring-id")?,
+                endpoint_override: d.endpoint_override.clone(),
+                audit_logging: self.audit_logging,
+            }))),
+            #[cfg(feature = "pkcs11")]
+            KmsType::Pkcs11 => {
+                use tresor::kms::pkcs11::{PinSource, Pkcs11Config};
+                let module = d.module_path.clone().ok_or_else(|| {
+                    fail(format!(
+                        "{}: KMS type 'pkcs11' needs 'module-path'",
+                        self.origin
+                    ))
+                })?;
+                let pin = match (&d.pin_env, &d.pin_file) {
+                    (Some(v), None) => PinSource::Env(v.clone()),
+                    (None, Some(p)) => PinSource::File(p.clone()),
+                    _ => {
+                        return Err(fail(format!(
+                            "{}: KMS type 'pkcs11' needs one of 'pin-file', 'pin-env'",
+                            self.origin
+                        )));
+                    }
+                };
+                let mut c = Pkcs11Config::new(module, need(&d.token_label, "token-label")?, pin);
+                if let Some(n) = d.session_pool_size {
+                    c.session_pool_size = usize::try_from(n).unwrap_or(usize::MAX).max(1);
+                }
+                c.audit_logging = self.audit_logging;
+                Ok(Some(RegistryConfig::Pkcs11(c)))
+            }
+            #[allow(unreachable_patterns)]
+            _ => Err(fail("internal: KMS driver not compiled in")),
         }
     }
 
     /// The error for a KMS type this build has no driver for.
     pub(crate) fn unsupported(&self) -> Option<Failure> {
-        let what = match &self.kind {
+        let (what, feature) = match &self.kind {
             KmsType::Software => return None,
-            KmsType::Aws => "the AWS KMS driver is".to_string(),
-            KmsType::Gcp => "the GCP KMS driver is".to_string(),
-            KmsType::Driver(Some(name)) => format!("KMS drivers (here '{name}') are"),
-            KmsType::Driver(None) => "KMS drivers are".to_string(),
+            KmsType::Aws | KmsType::Gcp | KmsType::Pkcs11
+                if tresor::kms::registry::is_compiled_in(self.kind.as_str()) =>
+            {
+                return None;
+            }
+            KmsType::Aws => ("the AWS KMS driver is", "aws"),
+            KmsType::Gcp => ("the GCP KMS driver is", "gcp"),
+            KmsType::Pkcs11 => ("the PKCS#11 driver is", "pkcs11"),
+            KmsType::Driver(name) => {
+                let what = match name {
+                    Some(name) => format!("KMS drivers (here '{name}') are"),
+                    None => "KMS drivers are".to_string(),
+                };
+                return Some(Failure::new(
+                    EXIT_ERROR,
+                    format!(
+                        "{}: KMS type 'driver': {what} not built into this version of tresor yet; \
+                         this version supports type = software, aws, gcp, pkcs11",
+                        self.origin
+                    ),
+                ));
+            }
         };
         Some(Failure::new(
             EXIT_ERROR,
             format!(
-                "{}: KMS type '{}': {what} not built into this version of tresor yet; \
-                 this version supports type = software",
+                "{}: KMS type '{}': {what} not built into this version of tresor: it needs the cargo \
+                 feature '{feature}' (cargo build -p tresor-cli --release --features {feature}, or \
+                 cargo install tresor-cli --features {feature})",
                 self.origin,
                 self.kind.as_str()
             ),
@@ -431,7 +542,7 @@ fn read_kms(obj: &Obj<'_>, base: &Path) -> Result<KmsConfig, Failure> {
         obj.err(
             obj.node.line,
             format!(
-                "{} needs a 'type' (software; aws, gcp and driver are Canton's types)",
+                "{} needs a 'type' (software, aws, gcp, pkcs11; driver is Canton's type for plug-ins)",
                 obj.name
             ),
         )
@@ -441,12 +552,13 @@ fn read_kms(obj: &Obj<'_>, base: &Path) -> Result<KmsConfig, Failure> {
         "software" => KmsType::Software,
         "aws" => KmsType::Aws,
         "gcp" => KmsType::Gcp,
+        "pkcs11" => KmsType::Pkcs11,
         "driver" => KmsType::Driver(obj.string("name")?.map(|(n, _)| n)),
         other => {
             return Err(obj.err(
                 line,
                 format!(
-                    "unknown KMS type '{other}' in {}; accepted: software, aws, gcp, driver",
+                    "unknown KMS type '{other}' in {}; accepted: software, aws, gcp, pkcs11, driver",
                     obj.name
                 ),
             ));
@@ -456,9 +568,72 @@ fn read_kms(obj: &Obj<'_>, base: &Path) -> Result<KmsConfig, Failure> {
     let mut kms = KmsConfig::software(base, origin);
     kms.kind = kind;
     kms.audit_logging = audit_logging;
-    if kms.kind != KmsType::Software {
-        // The other keys belong to a driver this build does not have; the type alone is reported.
-        return Ok(kms);
+    let text =
+        |key: &str| -> Result<Option<String>, Failure> { Ok(obj.string(key)?.map(|(s, _)| s)) };
+    match kms.kind {
+        KmsType::Software => {}
+        KmsType::Aws => {
+            // Canton's `retries`, `custom-tags` and `disable-ssl-verification` are accepted and not used.
+            obj.check_keys(&[
+                "type",
+                "region",
+                "multi-region-key",
+                "endpoint-override",
+                "audit-logging",
+                "retries",
+                "custom-tags",
+                "disable-ssl-verification",
+            ])?;
+            kms.driver.region = text("region")?;
+            kms.driver.multi_region_key = obj.boolean("multi-region-key")?.unwrap_or(false);
+            kms.driver.endpoint_override = text("endpoint-override")?;
+            return Ok(kms);
+        }
+        KmsType::Gcp => {
+            obj.check_keys(&[
+                "type",
+                "location-id",
+                "project-id",
+                "key-ring-id",
+                "endpoint-override",
+                "audit-logging",
+                "retries",
+            ])?;
+            kms.driver.location_id = text("location-id")?;
+            kms.driver.project_id = text("project-id")?;
+            kms.driver.key_ring_id = text("key-ring-id")?;
+            kms.driver.endpoint_override = text("endpoint-override")?;
+            return Ok(kms);
+        }
+        KmsType::Pkcs11 => {
+            obj.check_keys(&[
+                "type",
+                "module-path",
+                "token-label",
+                "pin-file",
+                "pin-env",
+                "session-pool-size",
+                "audit-logging",
+                "retries",
+            ])?;
+            kms.driver.module_path = obj.path("module-path", base)?;
+            kms.driver.token_label = text("token-label")?;
+            kms.driver.pin_file = obj.path("pin-file", base)?;
+            kms.driver.pin_env = text("pin-env")?;
+            kms.driver.session_pool_size = obj.number("session-pool-size")?;
+            if kms.driver.pin_file.is_some() && kms.driver.pin_env.is_some() {
+                let line = obj.get("pin-env").map_or(obj.node.line, |n| n.line);
+                return Err(obj.err(
+                    line,
+                    format!("{} sets both pin-file and pin-env; use one", obj.name),
+                ));
+            }
+            return Ok(kms);
+        }
+        KmsType::Driver(_) => {
+            // The other keys belong to a driver this build does not have; the type alone is reported.
+            return Ok(kms);
+        }
     }
     obj.check_keys(&[
         "type",
@@ -780,11 +955,14 @@ fn apply_env(cfg: &mut Config) -> Result<(), Failure> {
                 "software" => KmsType::Software,
                 "aws" => KmsType::Aws,
                 "gcp" => KmsType::Gcp,
+                "pkcs11" => KmsType::Pkcs11,
                 "driver" => KmsType::Driver(None),
                 _ => {
                     return Err(env_err(
                         "TRESOR_KMS_TYPE",
-                        format!("unknown KMS type '{t}'; accepted: software, aws, gcp, driver"),
+                        format!(
+                            "unknown KMS type '{t}'; accepted: software, aws, gcp, pkcs11, driver"
+                        ),
                     ));
                 }
             };
@@ -1064,6 +1242,85 @@ mod tests {
     }
 
     #[test]
+    fn driver_blocks_map_to_the_registry() {
+        let f = Path::new("/etc/tresor/tresor.toml");
+        let aws = parse_toml(
+            "[kms]\ntype = \"aws\"\nregion = \"eu-west-1\"\nmulti-region-key = true\n\
+             endpoint-override = \"http://127.0.0.1:4566\"\naudit-logging = true\n",
+            f,
+        )
+        .expect("aws block");
+        let gcp = parse_toml(
+            "[kms]\ntype = \"gcp\"\nlocation-id = \"us-east1\"\nproject-id = \"p\"\nkey-ring-id = \"r\"\n",
+            f,
+        )
+        .expect("gcp block");
+        let hsm = parse_toml(
+            "[kms]\ntype = \"pkcs11\"\nmodule-path = \"/usr/lib/softhsm/libsofthsm2.so\"\n\
+             token-label = \"t\"\npin-file = \"pin\"\nsession-pool-size = 3\n",
+            f,
+        )
+        .expect("pkcs11 block");
+        let e = parse_toml(
+            "[kms]\ntype = \"pkcs11\"\nmodule-path = \"m\"\ntoken-label = \"t\"\npin-file = \"p\"\npin-env = \"E\"\n",
+            f,
+        )
+        .expect_err("both pins");
+        assert!(e.message.contains("pin-file and pin-env"), "{}", e.message);
+        let e = parse_toml("[kms]\ntype = \"aws\"\nregoin = \"x\"\n", f).expect_err("typo");
+        assert!(e.message.contains("unknown key 'regoin'"), "{}", e.message);
+        for (cfg, feature) in [(&aws, "aws"), (&gcp, "gcp"), (&hsm, "pkcs11")] {
+            let kms = cfg.kms.as_ref().expect("kms");
+            match kms.registry_config() {
+                Ok(rc) => {
+                    assert!(tresor::kms::registry::is_compiled_in(feature));
+                    let text = rc.expect("a driver config").to_config_text(false);
+                    assert!(text.starts_with(&format!("type = {feature}\n")), "{text}");
+                }
+                Err(e) => {
+                    assert!(!tresor::kms::registry::is_compiled_in(feature));
+                    assert!(
+                        e.message.contains(&format!("--features {feature}")),
+                        "{}",
+                        e.message
+                    );
+                }
+            }
+        }
+        #[cfg(feature = "aws")]
+        {
+            let Some(RegistryConfig::Aws(c)) = aws
+                .kms
+                .as_ref()
+                .and_then(|k| k.registry_config().expect("aws"))
+            else {
+                panic!("not an AWS config");
+            };
+            assert_eq!(c.region, "eu-west-1");
+            assert!(c.multi_region_key && c.audit_logging);
+            assert_eq!(
+                c.endpoint_override.as_deref(),
+                Some("http://127.0.0.1:4566")
+            );
+        }
+        #[cfg(feature = "pkcs11")]
+        {
+            let Some(RegistryConfig::Pkcs11(c)) = hsm
+                .kms
+                .as_ref()
+                .and_then(|k| k.registry_config().expect("pkcs11"))
+            else {
+                panic!("not a PKCS#11 config");
+            };
+            assert_eq!(c.session_pool_size, 3);
+            assert_eq!(
+                c.pin,
+                tresor::kms::pkcs11::PinSource::File(PathBuf::from("/etc/tresor/pin"))
+            );
+        }
+    }
+
+    #[test]
     fn rendered_config_reads_back() {
         let d = tmp("render");
         let f = d.join("tresor.toml");
@@ -1159,18 +1416,21 @@ mod tests {
         assert!(kms.unsupported().is_none());
         let mut cfg = Config::default();
         apply_canton(&mut cfg, &f, "sequencer1").expect("reads");
-        let e = cfg
-            .kms
-            .as_ref()
-            .and_then(KmsConfig::unsupported)
-            .expect("unsupported");
-        assert!(
-            e.message
-                .contains("AWS KMS driver is not built into this version"),
-            "{}",
-            e.message
-        );
-        assert!(e.message.contains(":6:"), "{}", e.message);
+        if cfg!(not(feature = "aws")) {
+            let e = cfg
+                .kms
+                .as_ref()
+                .and_then(KmsConfig::unsupported)
+                .expect("unsupported");
+            assert!(
+                e.message
+                    .contains("AWS KMS driver is not built into this version"),
+                "{}",
+                e.message
+            );
+            assert!(e.message.contains(":6:"), "{}", e.message);
+            assert!(e.message.contains("--features aws"), "{}", e.message);
+        }
         let mut cfg = Config::default();
         apply_canton(&mut cfg, &f, "mediator1").expect("reads");
         let e = cfg

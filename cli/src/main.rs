@@ -38,7 +38,7 @@ Exit codes: 0 success (verify: valid), 1 verify: invalid signature, 2 error,
   3 wrong password (export file, software KMS passphrase or key file), 70 internal error.
 
 Offline commands (keygen, fingerprint, sign/verify/encrypt/decrypt --key) work on key files, no store.
-Store commands (init, config, key, wrapper-key, data-key, sign/verify/encrypt/decrypt --fingerprint)
+Store commands (init, config, key, kms, wrapper-key, data-key, sign/verify/encrypt/decrypt --fingerprint)
 read ./tresor.toml (or --config, or TRESOR_CONFIG); environment variables override its fields:
   TRESOR_STORE_URL, TRESOR_CRYPTO_PROVIDER, TRESOR_ENCRYPTION_TYPE, TRESOR_WRAPPER_KEY_ID,
   TRESOR_REVERTED, TRESOR_KMS_TYPE, TRESOR_KMS_PATH, TRESOR_KMS_KEY_FILE,
@@ -120,6 +120,10 @@ enum Command {
     /// Check the KMS audit log: `audit verify <file>` checks its hash chain.
     #[command(subcommand)]
     Audit(node::AuditCmd),
+    /// KMS administration: the permissions a node needs, registering keys made in the KMS (external
+    /// mode) and rotating node keys to them.
+    #[command(subcommand)]
+    Kms(node::KmsCmd),
     /// Generate a key pair and write the private key (PKCS#8 PEM, mode 0600) and optionally the public key.
     Keygen(offline::KeygenArgs),
     /// Print the Canton fingerprint of a public key (PEM or DER, any spec).
@@ -236,6 +240,7 @@ fn main() -> ExitCode {
         Command::WrapperKey(c) => node::wrapper_key_cmd(&ctx, c),
         Command::DataKey(c) => node::data_key_cmd(&ctx, c),
         Command::Audit(c) => node::audit_cmd(&ctx, c),
+        Command::Kms(c) => node::kms_cmd(&ctx, c),
         Command::Keygen(a) => offline::keygen(a),
         Command::Fingerprint(a) => offline::fingerprint(a),
         Command::Sign(a) => offline::sign(&ctx, a),

@@ -8,6 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use tresor::kms::KmsDriver;
 use tresor::kms::KmsKeyId;
+use tresor::kms::KmsKeySpec;
 use tresor::kms::LayerConfig;
 use tresor::kms::audit::{AuditLog, AuditLogConfig, verify_audit_log};
 use tresor::kms::software::{MasterKeySource, SoftwareKms, create_key_file};
@@ -16,7 +17,7 @@ use tresor::vault::export::{open_export, seal_export};
 use tresor::vault::{KeyInfo, Mode, Storage, Vault, VaultOptions};
 use tresor::{
     EncryptionAlgorithmSpec, EncryptionKeySpec, ErrorKind, Fingerprint, SigningAlgorithmSpec,
-    SigningKeySpec, SigningKeyUsageSet,
+    SigningKeySpec, SigningKeyUsage, SigningKeyUsageSet,
 };
 
 use crate::config::{self, Config, InitChoices, InitMode, KmsConfig, absolute};
@@ -111,6 +112,21 @@ async fn open_kms(kms: &KmsConfig, create: bool) -> Result<Arc<SoftwareKms>, Fai
     ))
 }
 
+/// A one-line description of a cloud or HSM driver's configuration (Canton's names, no secret).
+fn driver_desc(kms: &KmsConfig) -> String {
+    match kms.registry_config() {
+        Ok(Some(rc)) => rc
+            .to_config_text(true)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Ok(None) => format!("type = {}", kms.kind.as_str()),
+        Err(f) => format!("type = {} ({})", kms.kind.as_str(), f.message),
+    }
+}
+
 /// The KMS audit log settings: `--kms-log-file-name`, else `KMS_LOG_FILE_NAME`, else
 /// `tresor-kms-audit.log` next to the config file (or in the current directory); the other
 /// `KMS_LOG_*` variables from the environment.
@@ -143,8 +159,22 @@ pub(crate) async fn open(
     if let Some(f) = cfg.kms.as_ref().and_then(KmsConfig::unsupported) {
         return Err(f);
     }
+    // The AWS, GCP and PKCS#11 drivers come from the registry (when compiled in); the software KMS is
+    // opened here, so its call counters stay reachable.
+    let mut built: Option<Arc<dyn KmsDriver>> = None;
     let soft = match (&mode, &cfg.kms) {
         (Mode::Clear, _) => None,
+        (_, Some(kms)) if kms.kind != config::KmsType::Software => {
+            if let Some(rc) = kms.registry_config()? {
+                let what = format!("{} KMS ({})", kms.kind.as_str(), kms.origin);
+                built = Some(
+                    tresor::kms::registry::build(&rc)
+                        .await
+                        .map_err(context(&what))?,
+                );
+            }
+            None
+        }
         (_, Some(kms)) => Some(open_kms(kms, create).await?),
         (_, None) => {
             return Err(fail(format!(
@@ -169,14 +199,20 @@ pub(crate) async fn open(
     let store = Store::open(&url)
         .await
         .map_err(context(&format!("key store {}", config::redact_url(&url))))?;
-    let mut driver: Option<Arc<dyn KmsDriver>> = soft.clone().map(|s| s as Arc<dyn KmsDriver>);
+    let cloud = built.is_some();
+    let mut driver: Option<Arc<dyn KmsDriver>> =
+        built.or_else(|| soft.clone().map(|s| s as Arc<dyn KmsDriver>));
+    // A cloud or HSM driver always gets the layers (retry, rate limits, health); the software KMS only
+    // with audit logging.
     if let (Some(d), Some(kms)) = (driver.as_mut(), cfg.kms.as_ref())
-        && kms.audit_logging
+        && (kms.audit_logging || cloud)
     {
-        let audit = audit_log_config(cfg, log_file)?;
-        let what = format!("KMS audit log '{}'", audit.path.display());
-        let log = Arc::new(AuditLog::open(audit).map_err(context(&what))?);
-        let mut layers = LayerConfig::defaults_for(d.as_ref()).with_audit(log);
+        let mut layers = LayerConfig::defaults_for(d.as_ref());
+        if kms.audit_logging {
+            let audit = audit_log_config(cfg, log_file)?;
+            let what = format!("KMS audit log '{}'", audit.path.display());
+            layers = layers.with_audit(Arc::new(AuditLog::open(audit).map_err(context(&what))?));
+        }
         // Canton's defaults, except that a command-line tool gives up after 10 retries (about a
         // minute) instead of retrying an unreachable KMS forever.
         if let Some(r) = layers.retry.as_mut() {
@@ -496,8 +532,10 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
                 k.kind.as_str(),
                 k.origin
             )
-        } else {
+        } else if k.kind == config::KmsType::Software {
             format!("software, {}", k.path.display())
+        } else {
+            driver_desc(k)
         }
     });
     let audit_file = match cfg.kms.as_ref() {
@@ -537,7 +575,9 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
                 "type": k.kind.as_str(),
                 "supported": k.unsupported().is_none(),
                 "path": k.path.display().to_string(),
-                "master_key": master_source_desc(k),
+                "master_key": (k.kind == config::KmsType::Software).then(|| master_source_desc(k)),
+                "driver_config": (k.kind != config::KmsType::Software && k.unsupported().is_none())
+                    .then(|| driver_desc(k)),
                 "audit_logging": k.audit_logging,
                 "audit_log_file": audit_file.as_ref().and_then(|r| r.as_ref().ok()).map(|p| p.display().to_string()),
                 "audit_logging_note": audit_note,
@@ -586,7 +626,7 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
         ("kms", kms_desc.unwrap_or_else(|| "- (none)".into())),
     ];
     if let Some(k) = &cfg.kms {
-        if k.unsupported().is_none() {
+        if k.unsupported().is_none() && k.kind == config::KmsType::Software {
             items.push(("kms master key", master_source_desc(k)));
         }
         items.push((
@@ -1255,5 +1295,386 @@ pub(crate) fn audit_cmd(ctx: &Ctx, c: AuditCmd) -> Result<(), Failure> {
             Ok(())
         }
         Some(p) => Err(fail(format!("audit log check failed: {p}"))),
+    }
+}
+
+// --- kms … -------------------------------------------------------------------------------------
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum KmsCmd {
+    /// Print the KMS permissions (AWS IAM actions, GCP permissions) a node needs in a mode, as Canton's
+    /// operator documentation lists them.
+    Permissions(PermissionsArgs),
+    /// Register a signing key that already exists in the KMS (external mode; Canton's
+    /// register_kms_signing_key): its public key is fetched and stored with the given usage.
+    RegisterSigningKey(RegisterSigningArgs),
+    /// Register an encryption key that already exists in the KMS (external mode; Canton's
+    /// register_kms_encryption_key).
+    RegisterEncryptionKey(RegisterEncryptionArgs),
+    /// Rotate a node key to a key made in the KMS beforehand (external mode; Canton's
+    /// rotate_kms_node_key): the new key is registered with the old key's usage; the old key stays.
+    RotateNodeKey(RotateNodeKeyArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PermissionsMode {
+    /// Envelope encryption of the private key store (`private-key-store.encryption.type = kms`).
+    Envelope,
+    /// Keys generated and used in the KMS (`crypto.provider = kms`).
+    External,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CloudProvider {
+    Aws,
+    Gcp,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct PermissionsArgs {
+    /// The mode (default: the configured one).
+    #[arg(long, value_enum)]
+    mode: Option<PermissionsMode>,
+    /// The provider (default: the configured KMS type; both when it is neither aws nor gcp).
+    #[arg(long, value_enum)]
+    provider: Option<CloudProvider>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RegisterSigningArgs {
+    /// The KMS key id (AWS: key id, ARN or alias; GCP: key name or full resource name).
+    #[arg(long, value_name = "KMS_KEY_ID")]
+    kms_key_id: String,
+    /// What the key may sign, comma-separated: namespace, sequencer-auth, protocol, proof-of-ownership.
+    #[arg(long)]
+    usage: String,
+    /// A name for the key (at most 300 characters).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RegisterEncryptionArgs {
+    /// The KMS key id (AWS: key id, ARN or alias; GCP: key name or full resource name).
+    #[arg(long, value_name = "KMS_KEY_ID")]
+    kms_key_id: String,
+    /// A name for the key (at most 300 characters).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RotateNodeKeyArgs {
+    /// The fingerprint of the key to rotate.
+    #[arg(long)]
+    fingerprint: String,
+    /// The KMS key to rotate to (made in the KMS beforehand).
+    #[arg(long, value_name = "KMS_KEY_ID")]
+    new_kms_key_id: String,
+    /// A name for the new key (at most 300 characters).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+/// AWS IAM actions per mode (spec §8).
+const AWS_ENVELOPE: &[&str] = &[
+    "kms:CreateKey",
+    "kms:TagResource",
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+];
+const AWS_EXTERNAL: &[&str] = &[
+    "kms:CreateKey",
+    "kms:TagResource",
+    "kms:Decrypt",
+    "kms:Sign",
+    "kms:DescribeKey",
+    "kms:GetPublicKey",
+];
+/// GCP permissions per mode (spec §8).
+const GCP_ENVELOPE: &[&str] = &[
+    "cloudkms.cryptoKeyVersions.create",
+    "cloudkms.cryptoKeyVersions.useToEncrypt",
+    "cloudkms.cryptoKeyVersions.useToDecrypt",
+    "cloudkms.cryptoKeys.get",
+];
+const GCP_EXTERNAL: &[&str] = &[
+    "cloudkms.cryptoKeyVersions.create",
+    "cloudkms.cryptoKeyVersions.useToDecrypt",
+    "cloudkms.cryptoKeyVersions.useToSign",
+    "cloudkms.cryptoKeyVersions.get",
+    "cloudkms.cryptoKeyVersions.viewPublicKey",
+];
+/// What keys shared across accounts or projects do not need.
+const CREATION_ONLY: &[&str] = &[
+    "kms:CreateKey",
+    "kms:TagResource",
+    "cloudkms.cryptoKeyVersions.create",
+];
+const CROSS_ACCOUNT_NOTE: &str = "With keys shared across accounts or projects (given by ARN / resource \
+     name), kms:CreateKey, kms:TagResource and cloudkms.cryptoKeyVersions.create are not needed.";
+const CREDENTIALS_NOTE: &str = "Credentials come from the providers' standard chains \
+     (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a profile; GOOGLE_APPLICATION_CREDENTIALS or the \
+     metadata service); their protection and rotation are the operator's job.";
+
+/// The permissions `provider` needs in `mode` (spec §8).
+pub(crate) fn permissions(
+    mode: PermissionsMode,
+    provider: CloudProvider,
+) -> &'static [&'static str] {
+    match (provider, mode) {
+        (CloudProvider::Aws, PermissionsMode::Envelope) => AWS_ENVELOPE,
+        (CloudProvider::Aws, PermissionsMode::External) => AWS_EXTERNAL,
+        (CloudProvider::Gcp, PermissionsMode::Envelope) => GCP_ENVELOPE,
+        (CloudProvider::Gcp, PermissionsMode::External) => GCP_EXTERNAL,
+    }
+}
+
+pub(crate) fn kms_cmd(ctx: &Ctx, c: KmsCmd) -> Result<(), Failure> {
+    match c {
+        KmsCmd::Permissions(a) => kms_permissions(ctx, &a),
+        KmsCmd::RegisterSigningKey(a) => {
+            let usage = parse_usage(&a.usage)?;
+            let id =
+                KmsKeyId::new(a.kms_key_id.trim().to_string()).map_err(context("--kms-key-id"))?;
+            let k = with_external_vault(ctx, "register-signing-key", async |o| {
+                o.vault
+                    .register_external(
+                        &id,
+                        KmsKeySpec::Signing(SigningKeySpec::EcP256),
+                        Some(usage),
+                        a.name.as_deref(),
+                    )
+                    .await
+                    .map_err(context(&format!("registering KMS key {id}")))
+            })?;
+            print_key(&ctx.ui, &k, false);
+            Ok(())
+        }
+        KmsCmd::RegisterEncryptionKey(a) => {
+            let id =
+                KmsKeyId::new(a.kms_key_id.trim().to_string()).map_err(context("--kms-key-id"))?;
+            let k = with_external_vault(ctx, "register-encryption-key", async |o| {
+                o.vault
+                    .register_external(
+                        &id,
+                        KmsKeySpec::Encryption(EncryptionKeySpec::Rsa2048),
+                        None,
+                        a.name.as_deref(),
+                    )
+                    .await
+                    .map_err(context(&format!("registering KMS key {id}")))
+            })?;
+            print_key(&ctx.ui, &k, false);
+            Ok(())
+        }
+        KmsCmd::RotateNodeKey(a) => kms_rotate_node_key(ctx, &a),
+    }
+}
+
+/// Open the vault for a command that needs external mode; refuse clearly in the other modes.
+fn with_external_vault<T>(
+    ctx: &Ctx,
+    command: &str,
+    f: impl AsyncFnOnce(&Opened) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let cfg = config::load(&ctx.sources)?;
+    if !matches!(cfg.mode()?, Mode::External) {
+        return Err(fail(format!(
+            "'tresor kms {command}' needs external mode (crypto.provider = kms: keys kept in the KMS); \
+             this store is in {} mode",
+            cfg.mode_name()
+        )));
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        let opened = open(&cfg, &ctx.ui, false, ctx.kms_log_file.as_deref()).await?;
+        let r = f(&opened).await;
+        ui::close_progress_line();
+        r
+    })
+}
+
+fn kms_rotate_node_key(ctx: &Ctx, a: &RotateNodeKeyArgs) -> Result<(), Failure> {
+    let fp = parse_fp(&a.fingerprint)?;
+    let id =
+        KmsKeyId::new(a.new_kms_key_id.trim().to_string()).map_err(context("--new-kms-key-id"))?;
+    let (old, new) = with_external_vault(ctx, "rotate-node-key", async |o| {
+        let old = o.vault.info(&fp).await?;
+        let new = match old.purpose {
+            tresor::store::Purpose::Signing => {
+                let usage = old.usage.ok_or_else(|| {
+                    fail(format!("key {fp} is a signing key without a usage"))
+                })?;
+                let node_usage = usage.iter().any(|u| {
+                    matches!(
+                        u,
+                        SigningKeyUsage::SequencerAuthentication | SigningKeyUsage::Protocol
+                    )
+                });
+                if !node_usage {
+                    return Err(fail(format!(
+                        "key {fp} is a namespace key (usage {usage}): as in Canton, namespace keys are \
+                         not rotated with rotate-node-key; register the new key with \
+                         'tresor kms register-signing-key'"
+                    )));
+                }
+                o.vault
+                    .register_external(
+                        &id,
+                        KmsKeySpec::Signing(SigningKeySpec::EcP256),
+                        Some(usage),
+                        a.name.as_deref(),
+                    )
+                    .await
+            }
+            tresor::store::Purpose::Encryption => {
+                o.vault
+                    .register_external(
+                        &id,
+                        KmsKeySpec::Encryption(EncryptionKeySpec::Rsa2048),
+                        None,
+                        a.name.as_deref(),
+                    )
+                    .await
+            }
+        }
+        .map_err(context(&format!("registering KMS key {id}")))?;
+        Ok((old, new))
+    })?;
+    if ctx.ui.json {
+        ctx.ui
+            .print_json(&json!({"old": key_json(&old), "new": key_json(&new)}));
+    } else {
+        out(&format!(
+            "rotated {} -> {}\n{}the old key is kept until you delete it: tresor key delete {}",
+            old.fingerprint,
+            new.fingerprint,
+            key_pairs(&new),
+            old.fingerprint
+        ));
+    }
+    Ok(())
+}
+
+fn kms_permissions(ctx: &Ctx, a: &PermissionsArgs) -> Result<(), Failure> {
+    // The mode and provider come from the arguments, else from the configuration.
+    let cfg = if a.mode.is_none() || a.provider.is_none() {
+        match config::load(&ctx.sources) {
+            Ok(c) => Some(c),
+            Err(e) if a.mode.is_none() => {
+                return Err(fail(format!(
+                    "give --mode envelope|external, or a readable config ({})",
+                    e.message
+                )));
+            }
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    let mode = match a.mode {
+        Some(m) => m,
+        None => match cfg.as_ref().map(Config::mode).transpose()? {
+            Some(Mode::External) => PermissionsMode::External,
+            Some(Mode::Envelope(_)) => PermissionsMode::Envelope,
+            _ => {
+                return Err(fail(
+                    "the configured store uses no KMS (clear mode); give --mode envelope|external",
+                ));
+            }
+        },
+    };
+    let providers: Vec<CloudProvider> = match a.provider {
+        Some(p) => vec![p],
+        None => match cfg.as_ref().and_then(|c| c.kms.as_ref()).map(|k| &k.kind) {
+            Some(config::KmsType::Aws) => vec![CloudProvider::Aws],
+            Some(config::KmsType::Gcp) => vec![CloudProvider::Gcp],
+            _ => vec![CloudProvider::Aws, CloudProvider::Gcp],
+        },
+    };
+    let mode_name = match mode {
+        PermissionsMode::Envelope => "envelope",
+        PermissionsMode::External => "external",
+    };
+    if ctx.ui.json {
+        let list: Vec<Value> = providers
+            .iter()
+            .map(|p| {
+                let (name, kind) = match p {
+                    CloudProvider::Aws => ("aws", "IAM actions"),
+                    CloudProvider::Gcp => ("gcp", "permissions"),
+                };
+                let perms = permissions(mode, *p);
+                json!({
+                    "provider": name,
+                    "kind": kind,
+                    "permissions": perms,
+                    "not_needed_for_cross_account_keys":
+                        perms.iter().filter(|x| CREATION_ONLY.contains(x)).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        ctx.ui.print_json(&json!({
+            "mode": mode_name,
+            "providers": list,
+            "cross_account_note": CROSS_ACCOUNT_NOTE,
+            "credentials_note": CREDENTIALS_NOTE,
+        }));
+        return Ok(());
+    }
+    let mut s =
+        format!("KMS permissions for {mode_name} mode (Canton's operator documentation):\n");
+    for p in &providers {
+        s.push_str(match p {
+            CloudProvider::Aws => "AWS IAM actions:\n",
+            CloudProvider::Gcp => "GCP permissions:\n",
+        });
+        for perm in permissions(mode, *p) {
+            s.push_str(&format!("  {perm}\n"));
+        }
+    }
+    s.push_str(&format!(
+        "note: {CROSS_ACCOUNT_NOTE}\nnote: {CREDENTIALS_NOTE}\n"
+    ));
+    out(&s);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_denied_keeps_the_driver_message() {
+        let e = tresor::Error::new(
+            ErrorKind::KmsPermissionDenied,
+            "kms:Sign refused on key alias/node: AccessDeniedException",
+        );
+        let f = context("signing with key 1220ab")(e);
+        assert_eq!(f.code, EXIT_ERROR);
+        assert!(
+            f.message.contains("signing with key 1220ab"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message.contains("kms:Sign refused on key alias/node"),
+            "{}",
+            f.message
+        );
+        assert!(f.message.contains("504"), "{}", f.message);
+    }
+
+    #[test]
+    fn permissions_table() {
+        use CloudProvider::{Aws, Gcp};
+        use PermissionsMode::{Envelope, External};
+        assert!(permissions(Envelope, Aws).contains(&"kms:Encrypt"));
+        assert!(!permissions(External, Aws).contains(&"kms:Encrypt"));
+        assert!(permissions(External, Aws).contains(&"kms:GetPublicKey"));
+        assert!(permissions(Envelope, Gcp).contains(&"cloudkms.cryptoKeys.get"));
+        assert!(permissions(External, Gcp).contains(&"cloudkms.cryptoKeyVersions.viewPublicKey"));
     }
 }

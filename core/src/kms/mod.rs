@@ -25,6 +25,7 @@ pub mod audit;
 pub mod health;
 pub mod layers;
 pub mod ratelimit;
+pub mod registry;
 pub mod retry;
 
 pub use layers::{LayerConfig, layered};
