@@ -448,6 +448,13 @@ async fn external_mode_with_the_software_kms() {
     let d = Dir::new("external");
     let k = kms(&d.kms_path()).await;
     let v = open(&d, &k, Mode::External).await.expect("vault");
+    // Generating a key in the KMS: create, wait until active (one check when it is active at once),
+    // fetch the public key — three calls, the activity check made once.
+    let before = k.total_calls();
+    v.generate_signing_key(SigningKeySpec::EcP256, U::PROTOCOL_ONLY, None)
+        .await
+        .expect("gen");
+    assert_eq!(k.total_calls() - before, 3, "{:?}", k.call_counts());
     let keys = populate(&v).await;
     let before = k.total_calls();
     exercise(&v, keys).await;

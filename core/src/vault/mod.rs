@@ -689,7 +689,7 @@ impl Vault {
             let id = kms.generate_signing_key_pair(spec, name).await?;
             wait_until_active(kms.as_ref(), &id, &RetryConfig::default().create_key_check).await?;
             return self
-                .register_external(&id, KmsKeySpec::Signing(spec), Some(usage), name)
+                .store_external(&id, KmsKeySpec::Signing(spec), Some(usage), name, false)
                 .await;
         }
         let key = PrivateKey::generate(KeyType::from(spec))?;
@@ -709,7 +709,7 @@ impl Vault {
             let id = kms.generate_encryption_key_pair(spec, name).await?;
             wait_until_active(kms.as_ref(), &id, &RetryConfig::default().create_key_check).await?;
             return self
-                .register_external(&id, KmsKeySpec::Encryption(spec), None, name)
+                .store_external(&id, KmsKeySpec::Encryption(spec), None, name, false)
                 .await;
         }
         let key = PrivateKey::generate(KeyType::from(spec))?;
@@ -790,6 +790,20 @@ impl Vault {
         usage: Option<SigningKeyUsageSet>,
         name: Option<&str>,
     ) -> Result<KeyInfo> {
+        self.store_external(kms_key_id, expected, usage, name, true)
+            .await
+    }
+
+    /// Fetch a KMS key's public key and store its row; `check_active` is false when the caller has just
+    /// waited for the key to become active (key generation), so the check is not made twice.
+    async fn store_external(
+        &self,
+        kms_key_id: &KmsKeyId,
+        expected: KmsKeySpec,
+        usage: Option<SigningKeyUsageSet>,
+        name: Option<&str>,
+        check_active: bool,
+    ) -> Result<KeyInfo> {
         check_key_name(name)?;
         if self.inner.mode != Active::External {
             return Err(Error::new(
@@ -798,7 +812,9 @@ impl Vault {
             ));
         }
         let kms = self.kms()?;
-        kms.key_exists_and_is_active(kms_key_id).await?;
+        if check_active {
+            kms.key_exists_and_is_active(kms_key_id).await?;
+        }
         let pk = kms.get_public_key(kms_key_id).await?;
         let (purpose, spec) = match (expected, pk.spec) {
             (KmsKeySpec::Signing(_), KmsKeySpec::Signing(s)) => (Purpose::Signing, s.as_str()),
