@@ -890,6 +890,27 @@ impl Vault {
 
     // --- using keys -----------------------------------------------------------------------------
 
+    /// The row of `fp`, which must be a key of `purpose` (else `UsageNotAllowed`).
+    async fn row_with_purpose(&self, fp: &Fingerprint, purpose: Purpose) -> Result<KeyRow> {
+        let row = self
+            .inner
+            .store
+            .get(fp)
+            .await?
+            .ok_or_else(|| not_found(fp))?;
+        if row.purpose != purpose {
+            let is = match row.purpose {
+                Purpose::Signing => "a signing key",
+                Purpose::Encryption => "an encryption key",
+            };
+            return Err(Error::new(
+                ErrorKind::UsageNotAllowed,
+                format!("key {fp} is {is}"),
+            ));
+        }
+        Ok(row)
+    }
+
     /// Open a non-external row's private key, prepare it and put it in the cache.
     async fn load_into_cache(&self, row: &KeyRow) -> Result<Arc<CachedKey>> {
         let pkcs8 = match row.data_key_id {
@@ -998,18 +1019,7 @@ impl Vault {
         usage: SigningKeyUsageSet,
         algo: Option<SigningAlgorithmSpec>,
     ) -> Result<Vec<u8>> {
-        let row = self
-            .inner
-            .store
-            .get(fp)
-            .await?
-            .ok_or_else(|| not_found(fp))?;
-        if row.purpose != Purpose::Signing {
-            return Err(Error::new(
-                ErrorKind::UsageNotAllowed,
-                format!("key {fp} is an encryption key"),
-            ));
-        }
+        let row = self.row_with_purpose(fp, Purpose::Signing).await?;
         let key_usage = row.usage.ok_or_else(|| corrupt_row(fp))?;
         if !key_usage.intersects(usage) {
             return Err(Self::usage_error(fp, key_usage, usage));
@@ -1077,18 +1087,7 @@ impl Vault {
         ciphertext: &[u8],
         algo: Option<EncryptionAlgorithmSpec>,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let row = self
-            .inner
-            .store
-            .get(fp)
-            .await?
-            .ok_or_else(|| not_found(fp))?;
-        if row.purpose != Purpose::Encryption {
-            return Err(Error::new(
-                ErrorKind::UsageNotAllowed,
-                format!("key {fp} is a signing key"),
-            ));
-        }
+        let row = self.row_with_purpose(fp, Purpose::Encryption).await?;
         if let Some(id) = &row.kms_key_id {
             let spec: EncryptionKeySpec = row.key_spec.parse().map_err(|_| corrupt_row(fp))?;
             let algo = algo.unwrap_or(spec.default_algorithm());
