@@ -13,7 +13,6 @@
 mod config;
 mod demo;
 mod files;
-mod hocon;
 mod node;
 mod offline;
 mod ui;

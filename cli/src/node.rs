@@ -2,25 +2,22 @@
 //! `data-key rotate`, and `sign`/`verify`/`encrypt`/`decrypt --fingerprint`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
-use tresor::kms::KmsDriver;
+use tresor::config::{Config, KmsSettings, KmsType, OpenOptions, Opened};
 use tresor::kms::KmsKeyId;
 use tresor::kms::KmsKeySpec;
-use tresor::kms::LayerConfig;
-use tresor::kms::audit::{AuditLog, AuditLogConfig, verify_audit_log};
-use tresor::kms::software::{MasterKeySource, SoftwareKms, create_key_file};
-use tresor::store::Store;
+use tresor::kms::audit::verify_audit_log;
+use tresor::kms::software::create_key_file;
 use tresor::vault::export::{open_export, seal_export};
-use tresor::vault::{KeyInfo, Mode, Storage, Vault, VaultOptions};
+use tresor::vault::{KeyInfo, Mode, Role, Storage};
 use tresor::{
     EncryptionAlgorithmSpec, EncryptionKeySpec, ErrorKind, Fingerprint, SigningAlgorithmSpec,
     SigningKeySpec, SigningKeyUsage, SigningKeyUsageSet,
 };
 
-use crate::config::{self, Config, InitChoices, InitMode, KmsConfig, absolute};
+use crate::config::{self, InitChoices, InitMode, absolute, config_failure};
 use crate::files::{self, Mode as FileMode};
 use crate::ui::{self, Ui, out, pairs, rfc3339, table};
 use crate::{EXIT_ERROR, EXIT_INVALID, Failure};
@@ -62,58 +59,31 @@ pub(crate) fn context(what: &str) -> impl FnOnce(tresor::Error) -> Failure + '_ 
 
 // --- opening the store -------------------------------------------------------------------------
 
-/// An open vault and, for the software KMS, the driver (for its call counters).
-pub(crate) struct Opened {
-    pub(crate) vault: Vault,
-    pub(crate) soft: Option<Arc<SoftwareKms>>,
-}
-
-fn master_source(kms: &KmsConfig) -> Result<MasterKeySource, Failure> {
-    if kms.passphrase_env {
-        return Ok(MasterKeySource::Passphrase(ui::kms_passphrase(None)?));
+/// An error of `tresor::config::open`: a configuration problem (no source) as a config error, a failure
+/// of the KMS, the store or the vault with its error code.
+fn open_failure(e: tresor::Error) -> Failure {
+    if std::error::Error::source(&e).is_none() {
+        config::config_failure(e)
+    } else {
+        Failure::from(e)
     }
-    if let Some(f) = &kms.key_file {
-        return Ok(MasterKeySource::KeyFile(f.clone()));
-    }
-    Ok(MasterKeySource::Passphrase(ui::kms_passphrase(
-        kms.passphrase_file.as_deref(),
-    )?))
 }
 
 /// A description of where the software KMS master key comes from (no secret).
-fn master_source_desc(kms: &KmsConfig) -> String {
-    if kms.passphrase_env {
+fn master_source_desc(kms: &KmsSettings) -> String {
+    if kms.passphrase_from_env() {
         "passphrase from TRESOR_KMS_PASSPHRASE".to_string()
-    } else if let Some(f) = &kms.key_file {
+    } else if let Some(f) = kms.key_file() {
         format!("key file {}", f.display())
-    } else if let Some(f) = &kms.passphrase_file {
+    } else if let Some(f) = kms.passphrase_file() {
         format!("passphrase file {}", f.display())
     } else {
         "passphrase asked on the terminal".to_string()
     }
 }
 
-async fn open_kms(kms: &KmsConfig, create: bool) -> Result<Arc<SoftwareKms>, Failure> {
-    if let Some(f) = kms.unsupported() {
-        return Err(f);
-    }
-    if !create && !kms.path.exists() {
-        return Err(fail(format!(
-            "the software KMS file '{}' does not exist (check [kms] path, or run 'tresor init')",
-            kms.path.display()
-        )));
-    }
-    let source = master_source(kms)?;
-    let what = format!("software KMS '{}'", kms.path.display());
-    Ok(Arc::new(
-        SoftwareKms::open(&kms.path, source)
-            .await
-            .map_err(context(&what))?,
-    ))
-}
-
 /// A one-line description of a cloud or HSM driver's configuration (Canton's names, no secret).
-fn driver_desc(kms: &KmsConfig) -> String {
+fn driver_desc(kms: &KmsSettings) -> String {
     match kms.registry_config() {
         Ok(Some(rc)) => rc
             .to_config_text(true)
@@ -122,118 +92,38 @@ fn driver_desc(kms: &KmsConfig) -> String {
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
             .join(", "),
-        Ok(None) => format!("type = {}", kms.kind.as_str()),
-        Err(f) => format!("type = {} ({})", kms.kind.as_str(), f.message),
+        Ok(None) => format!("type = {}", kms.kind().as_str()),
+        Err(e) => format!("type = {} ({})", kms.kind().as_str(), e),
     }
 }
 
-/// The KMS audit log settings: `--kms-log-file-name`, else `KMS_LOG_FILE_NAME`, else
-/// `tresor-kms-audit.log` next to the config file (or in the current directory); the other
-/// `KMS_LOG_*` variables from the environment.
-fn audit_log_config(cfg: &Config, log_file: Option<&Path>) -> Result<AuditLogConfig, Failure> {
-    let base = cfg
-        .file
-        .as_ref()
-        .or(cfg.canton.as_ref().map(|(f, _)| f))
-        .map(|f| absolute(f))
-        .and_then(|f| f.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| absolute(Path::new(".")));
-    let mut audit = AuditLogConfig::from_env(&base.join("tresor-kms-audit.log"))
-        .map_err(context("KMS audit log"))?;
-    if let Some(p) = log_file {
-        audit.path = p.to_path_buf();
-    }
-    Ok(audit)
-}
-
-/// Open the store and the vault as configured, running Canton's start-up logic (migration).
-/// With `audit-logging = true` the KMS driver is wrapped in the driver layers (retry, rate limit,
-/// audit log, health tracking).
+/// Open the store and the vault as configured (`tresor::config::open`), asking for the software KMS
+/// passphrase on the terminal when the configuration does not say where it is. A command-line tool
+/// gives up on an unreachable KMS after 10 retries (about a minute) instead of retrying forever.
 pub(crate) async fn open(
     cfg: &Config,
     ui: &Ui,
     create: bool,
     log_file: Option<&Path>,
 ) -> Result<Opened, Failure> {
-    let mode = cfg.mode()?;
-    if let Some(f) = cfg.kms.as_ref().and_then(KmsConfig::unsupported) {
-        return Err(f);
-    }
-    // The AWS, GCP and PKCS#11 drivers come from the registry (when compiled in); the software KMS is
-    // opened here, so its call counters stay reachable.
-    let mut built: Option<Arc<dyn KmsDriver>> = None;
-    let soft = match (&mode, &cfg.kms) {
-        (Mode::Clear, _) => None,
-        (_, Some(kms)) if kms.kind != config::KmsType::Software => {
-            if let Some(rc) = kms.registry_config()? {
-                let what = format!("{} KMS ({})", kms.kind.as_str(), kms.origin);
-                built = Some(
-                    tresor::kms::registry::build(&rc)
-                        .await
-                        .map_err(context(&what))?,
-                );
-            }
-            None
+    // Ask only when the KMS file is there to be opened (otherwise open names the missing file).
+    let kms_passphrase = match cfg.kms() {
+        Some(k) if cfg.needs_kms_passphrase() && (create || k.path().exists()) => {
+            Some(ui::kms_passphrase()?)
         }
-        (_, Some(kms)) => Some(open_kms(kms, create).await?),
-        (_, None) => {
-            return Err(fail(format!(
-                "{} mode needs a KMS: add a [kms] block (type = \"software\") or set TRESOR_KMS_TYPE",
-                cfg.mode_name()
-            )));
-        }
+        _ => None,
     };
-    let url = cfg
-        .store_url
-        .clone()
-        .ok_or_else(|| fail("the key store is not configured"))?;
-    if let Some(p) = config::sqlite_path(&url)
-        && !create
-        && !p.exists()
-    {
-        return Err(fail(format!(
-            "the key store '{}' does not exist (check [store] url, or run 'tresor init')",
-            p.display()
-        )));
-    }
-    let store = Store::open(&url)
-        .await
-        .map_err(context(&format!("key store {}", config::redact_url(&url))))?;
-    let cloud = built.is_some();
-    let mut driver: Option<Arc<dyn KmsDriver>> =
-        built.or_else(|| soft.clone().map(|s| s as Arc<dyn KmsDriver>));
-    // A cloud or HSM driver always gets the layers (retry, rate limits, health); the software KMS only
-    // with audit logging.
-    if let (Some(d), Some(kms)) = (driver.as_mut(), cfg.kms.as_ref())
-        && (kms.audit_logging || cloud)
-    {
-        let mut layers = LayerConfig::defaults_for(d.as_ref());
-        if kms.audit_logging {
-            let audit = audit_log_config(cfg, log_file)?;
-            let what = format!("KMS audit log '{}'", audit.path.display());
-            layers = layers.with_audit(Arc::new(AuditLog::open(audit).map_err(context(&what))?));
-        }
-        // Canton's defaults, except that a command-line tool gives up after 10 retries (about a
-        // minute) instead of retrying an unreachable KMS forever.
-        if let Some(r) = layers.retry.as_mut() {
-            r.failures.max_retries = Some(10);
-        }
-        *d = tresor::kms::layered(d.clone(), layers);
-    }
-    let options = VaultOptions {
-        mode,
-        role: cfg.role(),
-        cache: cfg.cache,
+    let options = OpenOptions {
+        create,
+        audit_log_file: log_file.map(Path::to_path_buf),
+        kms_passphrase,
         progress: ui.progress(),
+        max_retries: Some(10),
+        driver: None,
     };
-    let vault = Vault::open(store, driver, options)
-        .await
-        .map_err(context("opening the key store"));
+    let opened = tresor::config::open(cfg, options).await;
     ui::close_progress_line();
-    Ok(Opened {
-        vault: vault?,
-        soft,
-    })
+    opened.map_err(open_failure)
 }
 
 /// Load the configuration and open the vault; the runtime runs `f` on it.
@@ -428,7 +318,8 @@ pub(crate) fn init(ctx: &Ctx, a: InitArgs) -> Result<(), Failure> {
     let text = config::render(&choices);
     // Read the configuration exactly as the other commands will, from the text about to be written
     // (without environment overrides: init uses what it writes).
-    let cfg = config::parse_toml(&text, &config_path)?;
+    let cfg = Config::from_toml_str(&text, &dir, &config_path.display().to_string())
+        .map_err(config_failure)?;
 
     let rt = runtime()?;
     let (wrapper, nkeys) = rt.block_on(async {
@@ -468,7 +359,7 @@ pub(crate) fn init(ctx: &Ctx, a: InitArgs) -> Result<(), Failure> {
         ctx.ui.print_json(&json!({
             "config": config_path.display().to_string(),
             "mode": match a.mode { InitMode::Envelope => "envelope", InitMode::Clear => "clear", InitMode::External => "external" },
-            "store_url": cfg.store_url,
+            "store_url": cfg.store_url(),
             "kms_path": kms_path.display().to_string(),
             "key_file": key_file.display().to_string(),
             "audit_logging": true,
@@ -522,26 +413,27 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
     let ConfigCmd::Show = c;
     let cfg = config::load(&ctx.sources)?;
     let store = cfg
-        .store_url
-        .as_deref()
-        .map_or_else(|| "-".to_string(), config::redact_url);
-    let kms_desc = cfg.kms.as_ref().map(|k| {
+        .store_url()
+        .map_or_else(|| "-".to_string(), tresor::config::redact_url);
+    let kms_desc = cfg.kms().map(|k| {
         if k.unsupported().is_some() {
             format!(
                 "{} (set at {}; not built into this version)",
-                k.kind.as_str(),
-                k.origin
+                k.kind().as_str(),
+                k.origin()
             )
-        } else if k.kind == config::KmsType::Software {
-            format!("software, {}", k.path.display())
+        } else if k.kind() == &KmsType::Software {
+            format!("software, {}", k.path().display())
         } else {
             driver_desc(k)
         }
     });
-    let audit_file = match cfg.kms.as_ref() {
-        Some(k) if k.audit_logging && k.unsupported().is_none() => {
-            Some(audit_log_config(&cfg, ctx.kms_log_file.as_deref()).map(|a| a.path))
-        }
+    let audit_file = match cfg.kms() {
+        Some(k) if k.audit_logging() && k.unsupported().is_none() => Some(
+            cfg.audit_log_config(ctx.kms_log_file.as_deref())
+                .map(|a| a.path)
+                .map_err(Failure::from),
+        ),
         _ => None,
     };
     let audit_note = match &audit_file {
@@ -552,37 +444,37 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
         Some(Err(f)) => format!("the audit log is misconfigured: {}", f.message),
         None => "no audit log is written".to_string(),
     };
-    let role = match cfg.role {
-        config::RoleConfig::Active => "active".to_string(),
-        config::RoleConfig::Passive { timeout } => {
+    let role = match cfg.role() {
+        Role::Active => "active".to_string(),
+        Role::Passive { timeout, .. } => {
             format!("passive (waits up to {} s)", timeout.as_secs())
         }
     };
     if ctx.ui.json {
         ctx.ui.print_json(&json!({
-            "config_file": cfg.file.as_ref().map(|f| f.display().to_string()),
-            "canton_config": cfg.canton.as_ref().map(|(f, n)| json!({"file": f.display().to_string(), "node": n})),
-            "environment": cfg.env_applied,
+            "config_file": cfg.file().map(|f| f.display().to_string()),
+            "canton_config": cfg.canton().map(|(f, n)| json!({"file": f.display().to_string(), "node": n})),
+            "environment": cfg.env_applied(),
             "store_url": store,
             "mode": cfg.mode_name(),
-            "crypto": {"provider": cfg.provider.as_str()},
+            "crypto": {"provider": cfg.provider().as_str()},
             "private_key_store": {"encryption": {
-                "type": if cfg.encryption { "kms" } else { "none" },
-                "wrapper_key_id": cfg.wrapper_key_id,
-                "reverted": cfg.reverted,
+                "type": if cfg.encryption() { "kms" } else { "none" },
+                "wrapper_key_id": cfg.wrapper_key_id(),
+                "reverted": cfg.reverted(),
             }},
-            "kms": cfg.kms.as_ref().map(|k| json!({
-                "type": k.kind.as_str(),
+            "kms": cfg.kms().map(|k| json!({
+                "type": k.kind().as_str(),
                 "supported": k.unsupported().is_none(),
-                "path": k.path.display().to_string(),
-                "master_key": (k.kind == config::KmsType::Software).then(|| master_source_desc(k)),
-                "driver_config": (k.kind != config::KmsType::Software && k.unsupported().is_none())
+                "path": k.path().display().to_string(),
+                "master_key": (k.kind() == &KmsType::Software).then(|| master_source_desc(k)),
+                "driver_config": (k.kind() != &KmsType::Software && k.unsupported().is_none())
                     .then(|| driver_desc(k)),
-                "audit_logging": k.audit_logging,
+                "audit_logging": k.audit_logging(),
                 "audit_log_file": audit_file.as_ref().and_then(|r| r.as_ref().ok()).map(|p| p.display().to_string()),
                 "audit_logging_note": audit_note,
             })),
-            "cache": {"max_entries": cfg.cache.max_entries, "idle_timeout_seconds": cfg.cache.idle_timeout.as_secs()},
+            "cache": {"max_entries": cfg.cache().max_entries, "idle_timeout_seconds": cfg.cache().idle_timeout.as_secs()},
             "storage": {"role": role},
         }));
         return Ok(());
@@ -590,56 +482,56 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
     let mut items = vec![
         (
             "config file",
-            cfg.file
-                .as_ref()
+            cfg.file()
                 .map_or_else(|| "- (none)".into(), |f| f.display().to_string()),
         ),
         (
             "canton config",
-            cfg.canton.as_ref().map_or_else(
+            cfg.canton().map_or_else(
                 || "-".into(),
                 |(f, n)| format!("{} (node {n})", f.display()),
             ),
         ),
         (
             "environment",
-            if cfg.env_applied.is_empty() {
+            if cfg.env_applied().is_empty() {
                 "-".into()
             } else {
-                cfg.env_applied.join(", ")
+                cfg.env_applied().join(", ")
             },
         ),
         ("store", store),
         ("mode", cfg.mode_name().into()),
-        ("crypto.provider", cfg.provider.as_str().into()),
+        ("crypto.provider", cfg.provider().as_str().into()),
         (
             "encryption.type",
-            if cfg.encryption { "kms" } else { "none" }.into(),
+            if cfg.encryption() { "kms" } else { "none" }.into(),
         ),
         (
             "wrapper-key-id",
-            cfg.wrapper_key_id
-                .clone()
-                .unwrap_or_else(|| "- (the one recorded in the store, or a new KMS key)".into()),
+            cfg.wrapper_key_id().map_or_else(
+                || "- (the one recorded in the store, or a new KMS key)".into(),
+                str::to_string,
+            ),
         ),
-        ("reverted", cfg.reverted.to_string()),
+        ("reverted", cfg.reverted().to_string()),
         ("kms", kms_desc.unwrap_or_else(|| "- (none)".into())),
     ];
-    if let Some(k) = &cfg.kms {
-        if k.unsupported().is_none() && k.kind == config::KmsType::Software {
+    if let Some(k) = cfg.kms() {
+        if k.unsupported().is_none() && k.kind() == &KmsType::Software {
             items.push(("kms master key", master_source_desc(k)));
         }
         items.push((
             "kms audit-logging",
-            format!("{} ({audit_note})", k.audit_logging),
+            format!("{} ({audit_note})", k.audit_logging()),
         ));
     }
     items.push((
         "cache",
         format!(
             "max {} keys, idle timeout {} s",
-            cfg.cache.max_entries,
-            cfg.cache.idle_timeout.as_secs()
+            cfg.cache().max_entries,
+            cfg.cache().idle_timeout.as_secs()
         ),
     ));
     items.push(("storage.role", role));
@@ -1072,7 +964,7 @@ pub(crate) enum DataKeyCmd {
 }
 
 fn kms_calls(o: &Opened) -> Option<u64> {
-    o.soft.as_ref().map(|s| s.total_calls())
+    o.software_kms.as_ref().map(|s| s.total_calls())
 }
 
 pub(crate) fn wrapper_key_cmd(ctx: &Ctx, c: WrapperKeyCmd) -> Result<(), Failure> {
@@ -1109,7 +1001,12 @@ pub(crate) fn wrapper_key_cmd(ctx: &Ctx, c: WrapperKeyCmd) -> Result<(), Failure
                 let before = kms_calls(o);
                 let new = o.vault.rotate_wrapper_key(new_id.clone()).await?;
                 let calls = kms_calls(o).zip(before).map(|(a, b)| a - b);
-                Ok((old, new, calls, cfg.wrapper_key_origin.clone()))
+                Ok((
+                    old,
+                    new,
+                    calls,
+                    cfg.wrapper_key_origin().map(str::to_string),
+                ))
             })?;
             let old_s = old.as_ref().map_or("-", KmsKeyId::as_str).to_string();
             if ctx.ui.json {
@@ -1480,7 +1377,7 @@ fn with_external_vault<T>(
     f: impl AsyncFnOnce(&Opened) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
     let cfg = config::load(&ctx.sources)?;
-    if !matches!(cfg.mode()?, Mode::External) {
+    if !matches!(cfg.mode().map_err(config_failure)?, Mode::External) {
         return Err(fail(format!(
             "'tresor kms {command}' needs external mode (crypto.provider = kms: keys kept in the KMS); \
              this store is in {} mode",
@@ -1576,7 +1473,12 @@ fn kms_permissions(ctx: &Ctx, a: &PermissionsArgs) -> Result<(), Failure> {
     };
     let mode = match a.mode {
         Some(m) => m,
-        None => match cfg.as_ref().map(Config::mode).transpose()? {
+        None => match cfg
+            .as_ref()
+            .map(Config::mode)
+            .transpose()
+            .map_err(config_failure)?
+        {
             Some(Mode::External) => PermissionsMode::External,
             Some(Mode::Envelope(_)) => PermissionsMode::Envelope,
             _ => {
@@ -1588,9 +1490,9 @@ fn kms_permissions(ctx: &Ctx, a: &PermissionsArgs) -> Result<(), Failure> {
     };
     let providers: Vec<CloudProvider> = match a.provider {
         Some(p) => vec![p],
-        None => match cfg.as_ref().and_then(|c| c.kms.as_ref()).map(|k| &k.kind) {
-            Some(config::KmsType::Aws) => vec![CloudProvider::Aws],
-            Some(config::KmsType::Gcp) => vec![CloudProvider::Gcp],
+        None => match cfg.as_ref().and_then(Config::kms).map(KmsSettings::kind) {
+            Some(KmsType::Aws) => vec![CloudProvider::Aws],
+            Some(KmsType::Gcp) => vec![CloudProvider::Gcp],
             _ => vec![CloudProvider::Aws, CloudProvider::Gcp],
         },
     };

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use tresor::vault::{Progress, ProgressFn};
 use zeroize::Zeroizing;
 
-use crate::config::env;
 use crate::{EXIT_ERROR, Failure};
 
 /// Whether a progress line is on screen without its newline (so an error starts on a fresh line).
@@ -238,16 +237,9 @@ pub(crate) fn export_password(
     Ok(pw)
 }
 
-/// The software KMS passphrase: `TRESOR_KMS_PASSPHRASE`, a passphrase file, or a prompt on a terminal.
-pub(crate) fn kms_passphrase(file: Option<&Path>) -> Result<Zeroizing<String>, Failure> {
-    if env("TRESOR_KMS_PASSPHRASE").is_some() {
-        return Ok(Zeroizing::new(
-            std::env::var("TRESOR_KMS_PASSPHRASE").unwrap_or_default(),
-        ));
-    }
-    if let Some(f) = file {
-        return password_from_file(f);
-    }
+/// The software KMS passphrase, asked on the terminal (when the configuration names no key file,
+/// passphrase file or `TRESOR_KMS_PASSPHRASE`).
+pub(crate) fn kms_passphrase() -> Result<Zeroizing<String>, Failure> {
     if !std::io::stdin().is_terminal() {
         return Err(Failure::new(
             EXIT_ERROR,

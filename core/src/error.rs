@@ -19,6 +19,7 @@
 //! | 102 | `InputTooLarge` | an input exceeds a documented bound (e.g. KMS sign input > 4 KiB) |
 //! | 103 | `UnknownScheme` | a spec or algorithm name is not one tresor knows; the message lists the accepted ones |
 //! | 104 | `InvalidKeyUsage` | a signing-key usage set is empty or invalid (e.g. only proof-of-ownership) |
+//! | 105 | `BufferTooSmall` | a caller-provided output buffer is too small (C API; the needed size is reported) |
 //! | 200 | `MalformedKey` | key bytes do not parse (DER, PEM, JWK, raw) or are not a valid key |
 //! | 201 | `MalformedSignature` | a signature has the wrong length or is not DER |
 //! | 202 | `MalformedCiphertext` | a ciphertext is too short or structurally invalid for its format |
@@ -43,6 +44,7 @@
 //! | 506 | `KmsBoundsViolated` | the KMS returned a result outside Canton's bounds |
 //! | 900 | `Internal` | a bug: an invariant broke or a panic was caught at a boundary |
 //! | 901 | `Io` | reading or writing a file failed |
+//! | 902 | `Panic` | a panic was caught at a language boundary (C, JNI, Python); the operation did not complete |
 
 use core::fmt;
 
@@ -56,6 +58,7 @@ pub enum ErrorKind {
     InputTooLarge = 102,
     UnknownScheme = 103,
     InvalidKeyUsage = 104,
+    BufferTooSmall = 105,
     MalformedKey = 200,
     MalformedSignature = 201,
     MalformedCiphertext = 202,
@@ -80,6 +83,7 @@ pub enum ErrorKind {
     KmsBoundsViolated = 506,
     Internal = 900,
     Io = 901,
+    Panic = 902,
 }
 
 impl ErrorKind {
@@ -90,6 +94,7 @@ impl ErrorKind {
         Self::InputTooLarge,
         Self::UnknownScheme,
         Self::InvalidKeyUsage,
+        Self::BufferTooSmall,
         Self::MalformedKey,
         Self::MalformedSignature,
         Self::MalformedCiphertext,
@@ -114,6 +119,7 @@ impl ErrorKind {
         Self::KmsBoundsViolated,
         Self::Internal,
         Self::Io,
+        Self::Panic,
     ];
 
     /// The stable numeric code.
@@ -134,6 +140,7 @@ impl ErrorKind {
             Self::InputTooLarge => "input_too_large",
             Self::UnknownScheme => "unknown_scheme",
             Self::InvalidKeyUsage => "invalid_key_usage",
+            Self::BufferTooSmall => "buffer_too_small",
             Self::MalformedKey => "malformed_key",
             Self::MalformedSignature => "malformed_signature",
             Self::MalformedCiphertext => "malformed_ciphertext",
@@ -158,6 +165,7 @@ impl ErrorKind {
             Self::KmsBoundsViolated => "kms_bounds_violated",
             Self::Internal => "internal",
             Self::Io => "io",
+            Self::Panic => "panic",
         }
     }
 
@@ -169,6 +177,7 @@ impl ErrorKind {
             Self::InputTooLarge => "input too large",
             Self::UnknownScheme => "unknown scheme",
             Self::InvalidKeyUsage => "invalid key usage",
+            Self::BufferTooSmall => "output buffer too small",
             Self::MalformedKey => "malformed key",
             Self::MalformedSignature => "malformed signature",
             Self::MalformedCiphertext => "malformed ciphertext",
@@ -193,6 +202,7 @@ impl ErrorKind {
             Self::KmsBoundsViolated => "KMS result outside Canton's bounds",
             Self::Internal => "internal error",
             Self::Io => "I/O error",
+            Self::Panic => "a panic was caught at the language boundary",
         }
     }
 

@@ -4,11 +4,14 @@
 //! * [`scheme`] — Canton's key and algorithm specs with their config strings and proto numbers;
 //! * [`keys`] — public/private keys in DER, PEM, raw and JWK form, Canton fingerprints, key usages;
 //! * [`primitives`] — Ed25519, ECDSA, AES-128-GCM, ECIES, RSA-OAEP, HMAC, HKDF on two backends;
-//! * [`error`] — one error type with stable numeric codes.
+//! * [`error`] — one error type with stable numeric codes;
+//! * `config` (cargo feature `config`) — the `tresor.toml` configuration and opening a vault as it says.
 //!
 //! `scheme`, `keys` and `primitives` do no I/O, no logging and no async, and build for wasm32.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "config")]
+pub mod config;
 pub mod error;
 pub mod keys;
 #[cfg(feature = "vault")]

@@ -41,6 +41,21 @@ impl BlockingVault {
         Ok(Self { rt, vault })
     }
 
+    /// Wrap a vault opened on `rt` (its store's connections live on that runtime).
+    pub fn from_runtime(rt: tokio::runtime::Runtime, vault: Vault) -> Self {
+        Self { rt, vault }
+    }
+
+    /// The runtime a blocking vault runs on: multi-threaded, two workers, I/O and timers enabled.
+    pub fn new_runtime() -> Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("tresor")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::internal("cannot start the runtime").with_source(e))
+    }
+
     /// Wrap an existing vault, with a new runtime.
     pub fn from_vault(vault: Vault) -> Result<Self> {
         let rt = tokio::runtime::Builder::new_multi_thread()
