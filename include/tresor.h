@@ -15,7 +15,7 @@
  *   of crashing the process. Passing a freed handle is undefined behaviour (it is detected in some
  *   cases, not all).
  * - Strings are NUL-terminated UTF-8. Specs and algorithms use Canton's config names:
- *   "ec-curve-25519", "ec-p-256", "ec-p-384", "ec-secp256k1", "rsa-2048"; "ed-25519",
+ *   "ec-curve-25519", "ec-p-256", "ec-p-384", "ec-secp-256k-1", "rsa-2048"; "ed-25519",
  *   "ec-dsa-sha-256", "ec-dsa-sha-384"; "ecies-hkdf-hmac-sha-256-aes-128-cbc", "rsa-oaep-sha-256".
  *
  * Thread safety
@@ -571,7 +571,7 @@ tresor_status tresor_public_key_to_pem(const tresor_public_key *key, tresor_byte
 
 /**
  * The signing key spec of the key (`"ec-curve-25519"`, `"ec-p-256"`, `"ec-p-384"`,
- * `"ec-secp256k1"`), or NULL if the key cannot sign (RSA) or `key` is invalid. Static string.
+ * `"ec-secp-256k-1"`), or NULL if the key cannot sign (RSA) or `key` is invalid. Static string.
  *
  * # Safety
  * `key` is NULL or a live handle.
@@ -620,7 +620,7 @@ tresor_status tresor_public_key_encrypt(const tresor_public_key *key,
 
 /**
  * Generate a private key of `spec` (`"ec-curve-25519"`, `"ec-p-256"`, `"ec-p-384"`,
- * `"ec-secp256k1"`, `"rsa-2048"`) from the operating system's random generator.
+ * `"ec-secp-256k-1"`, `"rsa-2048"`) from the operating system's random generator.
  *
  * # Safety
  * `spec` is a C string; `out` is writable.
@@ -930,7 +930,8 @@ tresor_status tresor_vault_open_config(const char *config,
 
 /**
  * Close a vault: its cached private keys are wiped and its connections closed. NULL is ignored.
- * No other thread may be using the vault.
+ * No other thread may be using the vault. The call returns once the connections are closed; their
+ * threads finish exiting a few milliseconds later (a leak checker run at process exit may see them).
  *
  * # Safety
  * `vault` is NULL or a live vault handle.
@@ -959,7 +960,7 @@ tresor_status tresor_vault_health(const tresor_vault *vault,
 
 /**
  * Generate a signing key in the vault (in the node, or in the KMS in external mode). `spec` is
- * `"ec-curve-25519"`, `"ec-p-256"`, `"ec-p-384"` or `"ec-secp256k1"`; `usage` is a comma-separated
+ * `"ec-curve-25519"`, `"ec-p-256"`, `"ec-p-384"` or `"ec-secp-256k-1"`; `usage` is a comma-separated
  * list of Canton usages (`"namespace"`, `"sequencer-auth"`, `"protocol"`, `"proof-of-ownership"`);
  * `name` may be NULL. Writes the new key's fingerprint.
  *
@@ -1151,8 +1152,8 @@ tresor_status tresor_vault_decrypt(const tresor_vault *vault,
                                    tresor_bytes *out);
 
 /**
- * Delete the key `fingerprint` from the vault (and, for an external key, schedule its deletion in
- * the KMS).
+ * Delete the key `fingerprint` from the vault. An external key is only forgotten by the vault: the
+ * key stays in the KMS (destroying it there is an operator's decision, made in the KMS).
  *
  * # Safety
  * `vault` is a live vault handle; `fingerprint` is a C string.
@@ -1160,8 +1161,9 @@ tresor_status tresor_vault_decrypt(const tresor_vault *vault,
 tresor_status tresor_vault_delete_key(const tresor_vault *vault, const char *fingerprint);
 
 /**
- * Rotate a node key as Canton does: a new key of the same spec and usage is generated, the old one
- * is renamed `<name>-rotated-<time>`; writes the new key's fingerprint.
+ * Rotate a node key as Canton does: a new key of the same purpose, spec and usage is generated and
+ * named `<old name>-rotated-<time>`; the old key stays (delete it when the topology no longer uses
+ * it). Writes the new key's fingerprint.
  *
  * # Safety
  * `vault` is a live vault handle; `fingerprint` is a C string; `out` is writable.
@@ -1201,11 +1203,13 @@ tresor_status tresor_vault_rotate_wrapper_key(const tresor_vault *vault,
 tresor_status tresor_vault_rotate_data_key(const tresor_vault *vault, uint64_t *out_count);
 
 /**
- * Register an existing KMS signing key (external mode): its public key is fetched and checked
- * against `spec`, and it is stored with `usage` (comma-separated) and `name` (may be NULL).
+ * Register an existing KMS signing key (external mode): its public key is fetched and, if `spec` is
+ * not NULL, checked against it (`TRESOR_STATUS_KEY_SPEC_MISMATCH`); it is stored with `usage`
+ * (comma-separated) and `name` (may be NULL).
  *
  * # Safety
- * `vault` is a live vault handle; strings are C strings (`name` may be NULL); `out` is writable.
+ * `vault` is a live vault handle; strings are C strings (`spec` and `name` may be NULL); `out` is
+ * writable.
  */
 tresor_status tresor_vault_register_signing_key(const tresor_vault *vault,
                                                 const char *kms_key_id,
@@ -1215,10 +1219,12 @@ tresor_status tresor_vault_register_signing_key(const tresor_vault *vault,
                                                 tresor_fingerprint *out);
 
 /**
- * Register an existing KMS encryption key (external mode), checked against `spec`.
+ * Register an existing KMS encryption key (external mode); `spec` (may be NULL) is checked as for
+ * `tresor_vault_register_signing_key`.
  *
  * # Safety
- * `vault` is a live vault handle; strings are C strings (`name` may be NULL); `out` is writable.
+ * `vault` is a live vault handle; strings are C strings (`spec` and `name` may be NULL); `out` is
+ * writable.
  */
 tresor_status tresor_vault_register_encryption_key(const tresor_vault *vault,
                                                    const char *kms_key_id,

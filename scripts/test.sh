@@ -12,10 +12,11 @@ export RUST_BACKTRACE=0
 LOG_DIR="$ROOT/target/test-logs"
 mkdir -p "$LOG_DIR"
 
-STEPS=(install fmt clippy rust rust-portable postgres kms-pkcs11 kms-aws kms-gcp wasm32 doc interop fuzz drift)
+STEPS=(install fmt clippy rust rust-portable postgres kms-pkcs11 kms-aws kms-gcp c-abi wasm32 doc interop fuzz drift)
 if [ "$#" -gt 0 ]; then STEPS=("$@"); fi
 
 log() { printf '\n=== %s ===\n' "$*"; }
+CBINDGEN_VERSION=$(sed -n 's/^CBINDGEN_VERSION=//p' scripts/c-abi.sh)
 
 # --- prerequisites ----------------------------------------------------------------------------------
 apt_updated=0
@@ -36,6 +37,12 @@ step_install() {
   rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown || ok=1
   rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal || ok=1
   if ! cargo fuzz --version >/dev/null 2>&1; then cargo install cargo-fuzz --locked || ok=1; fi
+  # The C library's tests: a C compiler, make, pkg-config, Valgrind; cbindgen pinned for the header check.
+  for tool in gcc make pkg-config valgrind; do
+    command -v "$tool" >/dev/null || apt_install "$tool" || ok=1
+  done
+  [ "$(cbindgen --version 2>/dev/null | awk '{print $2}')" = "$CBINDGEN_VERSION" ] ||
+    cargo install --quiet cbindgen --version "$CBINDGEN_VERSION" || ok=1
   echo "openssl: $(openssl version)"; echo "python cryptography: $(python3 -c 'import cryptography; print(cryptography.__version__)' 2>/dev/null)"
   echo "java: $(java -version 2>&1 | head -n1)"; echo "cargo: $(cargo --version)"; echo "cargo-fuzz: $(cargo fuzz --version 2>/dev/null)"
   return $ok
@@ -139,9 +146,16 @@ step_kms_gcp() (
   cargo test -p tresor --features gcp --test kms_gcp -- --nocapture
 )
 
+# The C ABI: header drift (pinned cbindgen), the C tests under ASan+UBSan and under Valgrind, `make install`
+# into a temporary PREFIX and the README's C example built with pkg-config against it.
+step_c_abi() { bash scripts/c-abi.sh all; }
+
 step_wasm32() { cargo build -p tresor --no-default-features --features rustcrypto --target wasm32-unknown-unknown; }
 
-step_doc() { RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p tresor --all-features; }
+step_doc() {
+  RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p tresor --all-features &&
+    RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p tresor-ffi
+}
 
 # Interop against OpenSSL's CLI, BouncyCastle and Python `cryptography`, for real.
 step_interop() { cargo build -p tresor-cli -p tresor --example aes_gcm_tool && bash tests/interop/run.sh; }
@@ -158,7 +172,7 @@ failed_names=()
 start_all=$(date +%s)
 for s in "${STEPS[@]}"; do
   fn="step_${s//-/_}"
-  if ! declare -F "$fn" >/dev/null; then echo "unknown step '$s'; steps: install fmt clippy rust rust-portable postgres kms-pkcs11 kms-aws kms-gcp wasm32 doc interop fuzz drift"; exit 2; fi
+  if ! declare -F "$fn" >/dev/null; then echo "unknown step '$s'; steps: install fmt clippy rust rust-portable postgres kms-pkcs11 kms-aws kms-gcp c-abi wasm32 doc interop fuzz drift"; exit 2; fi
   log "$s"
   t0=$(date +%s)
   if "$fn" 2>&1 | tee "$LOG_DIR/$s.log"; then

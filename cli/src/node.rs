@@ -7,7 +7,6 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use tresor::config::{Config, KmsSettings, KmsType, OpenOptions, Opened};
 use tresor::kms::KmsKeyId;
-use tresor::kms::KmsKeySpec;
 use tresor::kms::audit::verify_audit_log;
 use tresor::kms::software::create_key_file;
 use tresor::vault::export::{open_export, seal_export};
@@ -1337,9 +1336,9 @@ pub(crate) fn kms_cmd(ctx: &Ctx, c: KmsCmd) -> Result<(), Failure> {
                 KmsKeyId::new(a.kms_key_id.trim().to_string()).map_err(context("--kms-key-id"))?;
             let k = with_external_vault(ctx, "register-signing-key", async |o| {
                 o.vault
-                    .register_external(
+                    .register_external_any(
                         &id,
-                        KmsKeySpec::Signing(SigningKeySpec::EcP256),
+                        tresor::store::Purpose::Signing,
                         Some(usage),
                         a.name.as_deref(),
                     )
@@ -1354,9 +1353,9 @@ pub(crate) fn kms_cmd(ctx: &Ctx, c: KmsCmd) -> Result<(), Failure> {
                 KmsKeyId::new(a.kms_key_id.trim().to_string()).map_err(context("--kms-key-id"))?;
             let k = with_external_vault(ctx, "register-encryption-key", async |o| {
                 o.vault
-                    .register_external(
+                    .register_external_any(
                         &id,
-                        KmsKeySpec::Encryption(EncryptionKeySpec::Rsa2048),
+                        tresor::store::Purpose::Encryption,
                         None,
                         a.name.as_deref(),
                     )
@@ -1418,9 +1417,9 @@ fn kms_rotate_node_key(ctx: &Ctx, a: &RotateNodeKeyArgs) -> Result<(), Failure> 
                     )));
                 }
                 o.vault
-                    .register_external(
+                    .register_external_any(
                         &id,
-                        KmsKeySpec::Signing(SigningKeySpec::EcP256),
+                        tresor::store::Purpose::Signing,
                         Some(usage),
                         a.name.as_deref(),
                     )
@@ -1428,9 +1427,9 @@ fn kms_rotate_node_key(ctx: &Ctx, a: &RotateNodeKeyArgs) -> Result<(), Failure> 
             }
             tresor::store::Purpose::Encryption => {
                 o.vault
-                    .register_external(
+                    .register_external_any(
                         &id,
-                        KmsKeySpec::Encryption(EncryptionKeySpec::Rsa2048),
+                        tresor::store::Purpose::Encryption,
                         None,
                         a.name.as_deref(),
                     )

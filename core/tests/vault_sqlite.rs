@@ -480,6 +480,26 @@ async fn external_mode_with_the_software_kms() {
         .await
         .expect("register");
     assert_eq!(info.purpose, Purpose::Signing);
+    // The spec the caller expects is checked, not only the purpose (a P-256 key is not a P-384 key).
+    let p256 = k
+        .generate_signing_key_pair(SigningKeySpec::EcP256, None)
+        .await
+        .expect("gen");
+    let e = v
+        .register_external(
+            &p256,
+            tresor::kms::KmsKeySpec::Signing(SigningKeySpec::EcP384),
+            Some(U::PROTOCOL_ONLY),
+            None,
+        )
+        .await
+        .expect_err("a P-256 key registered as P-384");
+    assert_eq!(e.kind(), ErrorKind::KeySpecMismatch, "{e}");
+    let any = v
+        .register_external_any(&p256, Purpose::Signing, Some(U::PROTOCOL_ONLY), None)
+        .await
+        .expect("any spec");
+    assert_eq!(any.key_spec, "ec-p-256");
     let sig = v
         .sign(&info.fingerprint, b"m", U::PROTOCOL_ONLY, None)
         .await

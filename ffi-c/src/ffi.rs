@@ -394,16 +394,18 @@ pub(crate) fn c_string(s: &str) -> CString {
 /// A static Rust string (a spec name, a mode name) as a static C string. Each distinct string is
 /// converted once and kept for the life of the process, so C may hold the pointer forever.
 pub(crate) fn static_c(s: &'static str) -> *const c_char {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static TABLE: OnceLock<Mutex<HashMap<&'static str, &'static CStr>>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut t = match table.lock() {
+    use std::sync::Mutex;
+    // A short list (spec, mode and storage names): a linear scan is cheapest, and every entry stays
+    // reachable from the static (no leak reports from Valgrind).
+    static TABLE: Mutex<Vec<(&'static str, &'static CStr)>> = Mutex::new(Vec::new());
+    let mut t = match TABLE.lock() {
         Ok(t) => t,
         Err(poisoned) => poisoned.into_inner(),
     };
-    let c = t
-        .entry(s)
-        .or_insert_with(|| Box::leak(c_string(s).into_boxed_c_str()));
+    if let Some((_, c)) = t.iter().find(|(k, _)| *k == s) {
+        return c.as_ptr();
+    }
+    let c: &'static CStr = Box::leak(c_string(s).into_boxed_c_str());
+    t.push((s, c));
     c.as_ptr()
 }

@@ -278,7 +278,7 @@ pub unsafe extern "C" fn tresor_public_key_to_pem(
 }
 
 /// The signing key spec of the key (`"ec-curve-25519"`, `"ec-p-256"`, `"ec-p-384"`,
-/// `"ec-secp256k1"`), or NULL if the key cannot sign (RSA) or `key` is invalid. Static string.
+/// `"ec-secp-256k-1"`), or NULL if the key cannot sign (RSA) or `key` is invalid. Static string.
 ///
 /// # Safety
 /// `key` is NULL or a live handle.
@@ -395,7 +395,7 @@ fn private_out(key: PrivateKey, out: Out<'_, *const tresor_private_key>) {
 }
 
 /// Generate a private key of `spec` (`"ec-curve-25519"`, `"ec-p-256"`, `"ec-p-384"`,
-/// `"ec-secp256k1"`, `"rsa-2048"`) from the operating system's random generator.
+/// `"ec-secp-256k-1"`, `"rsa-2048"`) from the operating system's random generator.
 ///
 /// # Safety
 /// `spec` is a C string; `out` is writable.

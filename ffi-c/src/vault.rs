@@ -366,7 +366,8 @@ unsafe fn opt_options<'a>(p: *const tresor_vault_options) -> Result<Option<&'a O
 }
 
 /// Close a vault: its cached private keys are wiped and its connections closed. NULL is ignored.
-/// No other thread may be using the vault.
+/// No other thread may be using the vault. The call returns once the connections are closed; their
+/// threads finish exiting a few milliseconds later (a leak checker run at process exit may see them).
 ///
 /// # Safety
 /// `vault` is NULL or a live vault handle.
@@ -428,7 +429,7 @@ pub unsafe extern "C" fn tresor_vault_health(
 // --- keys ----------------------------------------------------------------------------------------
 
 /// Generate a signing key in the vault (in the node, or in the KMS in external mode). `spec` is
-/// `"ec-curve-25519"`, `"ec-p-256"`, `"ec-p-384"` or `"ec-secp256k1"`; `usage` is a comma-separated
+/// `"ec-curve-25519"`, `"ec-p-256"`, `"ec-p-384"` or `"ec-secp-256k-1"`; `usage` is a comma-separated
 /// list of Canton usages (`"namespace"`, `"sequencer-auth"`, `"protocol"`, `"proof-of-ownership"`);
 /// `name` may be NULL. Writes the new key's fingerprint.
 ///
@@ -834,8 +835,8 @@ pub unsafe extern "C" fn tresor_vault_decrypt(
     })
 }
 
-/// Delete the key `fingerprint` from the vault (and, for an external key, schedule its deletion in
-/// the KMS).
+/// Delete the key `fingerprint` from the vault. An external key is only forgotten by the vault: the
+/// key stays in the KMS (destroying it there is an operator's decision, made in the KMS).
 ///
 /// # Safety
 /// `vault` is a live vault handle; `fingerprint` is a C string.
@@ -856,8 +857,9 @@ pub unsafe extern "C" fn tresor_vault_delete_key(
     })
 }
 
-/// Rotate a node key as Canton does: a new key of the same spec and usage is generated, the old one
-/// is renamed `<name>-rotated-<time>`; writes the new key's fingerprint.
+/// Rotate a node key as Canton does: a new key of the same purpose, spec and usage is generated and
+/// named `<old name>-rotated-<time>`; the old key stays (delete it when the topology no longer uses
+/// it). Writes the new key's fingerprint.
 ///
 /// # Safety
 /// `vault` is a live vault handle; `fingerprint` is a C string; `out` is writable.
@@ -956,11 +958,13 @@ pub unsafe extern "C" fn tresor_vault_rotate_data_key(
     })
 }
 
-/// Register an existing KMS signing key (external mode): its public key is fetched and checked
-/// against `spec`, and it is stored with `usage` (comma-separated) and `name` (may be NULL).
+/// Register an existing KMS signing key (external mode): its public key is fetched and, if `spec` is
+/// not NULL, checked against it (`TRESOR_STATUS_KEY_SPEC_MISMATCH`); it is stored with `usage`
+/// (comma-separated) and `name` (may be NULL).
 ///
 /// # Safety
-/// `vault` is a live vault handle; strings are C strings (`name` may be NULL); `out` is writable.
+/// `vault` is a live vault handle; strings are C strings (`spec` and `name` may be NULL); `out` is
+/// writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tresor_vault_register_signing_key(
     vault: *const tresor_vault,
@@ -976,24 +980,32 @@ pub unsafe extern "C" fn tresor_vault_register_signing_key(
             (
                 self::vault(vault)?,
                 str_in(kms_key_id, "kms_key_id")?,
-                str_in(spec, "spec")?,
+                opt_str_in(spec, "spec")?,
                 str_in(usage, "usage")?,
                 opt_str_in(name, "name")?,
                 Out::new(out, "out")?,
             )
         };
-        let spec = KmsKeySpec::Signing(spec.parse()?);
+        let id = KmsKeyId::new(id)?;
         let usage = SigningKeyUsageSet::parse_list(usage)?;
-        let info = v.register_external(&KmsKeyId::new(id)?, spec, Some(usage), name)?;
+        let info = match spec {
+            Some(s) => {
+                let spec = KmsKeySpec::Signing(s.parse()?);
+                v.register_external(&id, spec, Some(usage), name)?
+            }
+            None => v.register_external_any(&id, Purpose::Signing, Some(usage), name)?,
+        };
         out.write(tresor_fingerprint::new(&info.fingerprint));
         Ok(())
     })
 }
 
-/// Register an existing KMS encryption key (external mode), checked against `spec`.
+/// Register an existing KMS encryption key (external mode); `spec` (may be NULL) is checked as for
+/// `tresor_vault_register_signing_key`.
 ///
 /// # Safety
-/// `vault` is a live vault handle; strings are C strings (`name` may be NULL); `out` is writable.
+/// `vault` is a live vault handle; strings are C strings (`spec` and `name` may be NULL); `out` is
+/// writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tresor_vault_register_encryption_key(
     vault: *const tresor_vault,
@@ -1008,13 +1020,19 @@ pub unsafe extern "C" fn tresor_vault_register_encryption_key(
             (
                 self::vault(vault)?,
                 str_in(kms_key_id, "kms_key_id")?,
-                str_in(spec, "spec")?,
+                opt_str_in(spec, "spec")?,
                 opt_str_in(name, "name")?,
                 Out::new(out, "out")?,
             )
         };
-        let spec = KmsKeySpec::Encryption(spec.parse()?);
-        let info = v.register_external(&KmsKeyId::new(id)?, spec, None, name)?;
+        let id = KmsKeyId::new(id)?;
+        let info = match spec {
+            Some(s) => {
+                let spec = KmsKeySpec::Encryption(s.parse()?);
+                v.register_external(&id, spec, None, name)?
+            }
+            None => v.register_external_any(&id, Purpose::Encryption, None, name)?,
+        };
         out.write(tresor_fingerprint::new(&info.fingerprint));
         Ok(())
     })

@@ -29,7 +29,7 @@ pub struct OpenOptions {
     pub kms_passphrase: Option<Zeroizing<String>>,
     /// A progress callback for long start-up migrations.
     pub progress: Option<ProgressFn>,
-    /// Maximum retries of the retry layer for cloud/HSM drivers (`None` = Canton's default,
+    /// Maximum retries of the retry layer for cloud, HSM and caller drivers (`None` = Canton's default,
     /// unlimited). The CLI passes `Some(10)`.
     pub max_retries: Option<u32>,
     /// A KMS driver supplied by the caller (e.g. a driver written in C). When set, the config's `[kms]`
@@ -148,8 +148,8 @@ enum Plan<'a> {
 /// Open the store and the vault as configured, running Canton's start-up logic (migrations between
 /// modes). The KMS driver is the caller's ([`OpenOptions::driver`]) or built from the configuration:
 /// the software KMS, or the registry's AWS, GCP and PKCS#11 drivers when those features are compiled
-/// in. A cloud or HSM driver always gets the driver layers (retry, rate limits, health tracking, and
-/// the audit log with `audit-logging = true`); the software KMS and a caller's driver only with
+/// in. A cloud or HSM driver and a caller's driver always get the driver layers (retry, rate limits,
+/// health tracking, and the audit log with `audit-logging = true`); the software KMS only with
 /// `audit-logging = true`.
 ///
 /// # Errors
@@ -233,7 +233,7 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
     let mut software_kms = None;
     let (mut kms, layered_always): (Option<Arc<dyn KmsDriver>>, bool) = match plan {
         Plan::None => (None, false),
-        Plan::Caller(d) => (Some(d), false),
+        Plan::Caller(d) => (Some(d), true),
         Plan::Registry(rc, kms) => {
             let what = format!("{} KMS ({})", kms.kind.as_str(), kms.origin);
             let d = crate::kms::registry::build(&rc)

@@ -1124,4 +1124,8 @@ impl KmsDriver for Audited {
         )
         .await
     }
+
+    async fn close(&self) {
+        self.inner.close().await;
+    }
 }

@@ -263,4 +263,8 @@ impl KmsDriver for HealthTracking {
         let r = self.inner.delete_key(key_id).await;
         self.observe("delete_key", r)
     }
+
+    async fn close(&self) {
+        self.inner.close().await;
+    }
 }

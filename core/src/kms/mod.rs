@@ -194,6 +194,10 @@ pub trait KmsDriver: Send + Sync + 'static {
     async fn key_exists_and_is_active(&self, key_id: &KmsKeyId) -> Result<()>;
     /// Delete the key, or schedule its deletion.
     async fn delete_key(&self, key_id: &KmsKeyId) -> Result<()>;
+
+    /// Release the driver's resources (connections, sessions) before it is dropped. Calls after
+    /// `close` may fail. The default does nothing; wrappers forward it.
+    async fn close(&self) {}
 }
 
 /// Check a key name against Canton's bound.

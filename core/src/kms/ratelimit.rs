@@ -311,4 +311,8 @@ impl KmsDriver for RateLimited {
         self.wait(OpClass::KeyManagement).await;
         self.inner.delete_key(key_id).await
     }
+
+    async fn close(&self) {
+        self.inner.close().await;
+    }
 }

@@ -320,4 +320,8 @@ impl KmsDriver for Retrying {
         let d = &self.inner;
         retry(&self.config.failures, move || d.delete_key(key_id)).await
     }
+
+    async fn close(&self) {
+        self.inner.close().await;
+    }
 }

@@ -641,4 +641,8 @@ impl KmsDriver for SoftwareKms {
             Ok(())
         }
     }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
 }

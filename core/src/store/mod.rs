@@ -202,6 +202,11 @@ const MIGRATIONS: &[&[&str]] = &[
 ];
 
 impl Store {
+    /// Close every connection (waiting for them to finish). Later calls fail with `StoreError`.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// Open the store at `url` (`sqlite://path/to/file.db` — created if missing — or
     /// `postgres://user:password@host/db`), applying pending schema migrations.
     pub async fn open(url: &str) -> Result<Self> {

@@ -21,6 +21,17 @@ pub struct BlockingVault {
     vault: Vault,
 }
 
+impl Drop for BlockingVault {
+    /// Close the vault (cache wiped, connections closed) before the runtime shuts down, so no
+    /// connection thread outlives it. Skipped when dropped inside an async context, where blocking
+    /// is not allowed.
+    fn drop(&mut self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.rt.block_on(self.vault.close());
+        }
+    }
+}
+
 impl BlockingVault {
     /// Build a runtime (two worker threads) and open the vault over the store at `store_url`.
     pub fn open(
@@ -196,6 +207,20 @@ impl BlockingVault {
         self.rt.block_on(
             self.vault
                 .register_external(kms_key_id, expected, usage, name),
+        )
+    }
+
+    /// See [`Vault::register_external_any`].
+    pub fn register_external_any(
+        &self,
+        kms_key_id: &KmsKeyId,
+        purpose: Purpose,
+        usage: Option<SigningKeyUsageSet>,
+        name: Option<&str>,
+    ) -> Result<KeyInfo> {
+        self.rt.block_on(
+            self.vault
+                .register_external_any(kms_key_id, purpose, usage, name),
         )
     }
 

@@ -689,7 +689,14 @@ impl Vault {
             let id = kms.generate_signing_key_pair(spec, name).await?;
             wait_until_active(kms.as_ref(), &id, &RetryConfig::default().create_key_check).await?;
             return self
-                .store_external(&id, KmsKeySpec::Signing(spec), Some(usage), name, false)
+                .store_external(
+                    &id,
+                    Purpose::Signing,
+                    Some(KmsKeySpec::Signing(spec)),
+                    Some(usage),
+                    name,
+                    false,
+                )
                 .await;
         }
         let key = PrivateKey::generate(KeyType::from(spec))?;
@@ -709,7 +716,14 @@ impl Vault {
             let id = kms.generate_encryption_key_pair(spec, name).await?;
             wait_until_active(kms.as_ref(), &id, &RetryConfig::default().create_key_check).await?;
             return self
-                .store_external(&id, KmsKeySpec::Encryption(spec), None, name, false)
+                .store_external(
+                    &id,
+                    Purpose::Encryption,
+                    Some(KmsKeySpec::Encryption(spec)),
+                    None,
+                    name,
+                    false,
+                )
                 .await;
         }
         let key = PrivateKey::generate(KeyType::from(spec))?;
@@ -781,8 +795,9 @@ impl Vault {
         KeyInfo::from_row(&row)
     }
 
-    /// Register a key that already exists in the KMS (external mode): fetch its public key, compute the
-    /// fingerprint, store the row. Creates nothing in the KMS.
+    /// Register a key that already exists in the KMS (external mode): fetch its public key, check that
+    /// it is of the `expected` spec (`KeySpecMismatch` otherwise), compute the fingerprint, store the
+    /// row. Creates nothing in the KMS.
     pub async fn register_external(
         &self,
         kms_key_id: &KmsKeyId,
@@ -790,7 +805,24 @@ impl Vault {
         usage: Option<SigningKeyUsageSet>,
         name: Option<&str>,
     ) -> Result<KeyInfo> {
-        self.store_external(kms_key_id, expected, usage, name, true)
+        let purpose = match expected {
+            KmsKeySpec::Encryption(_) => Purpose::Encryption,
+            _ => Purpose::Signing,
+        };
+        self.store_external(kms_key_id, purpose, Some(expected), usage, name, true)
+            .await
+    }
+
+    /// Like [`Vault::register_external`], but accepting a key of any spec of `purpose` (the spec is
+    /// whatever the KMS reports).
+    pub async fn register_external_any(
+        &self,
+        kms_key_id: &KmsKeyId,
+        purpose: Purpose,
+        usage: Option<SigningKeyUsageSet>,
+        name: Option<&str>,
+    ) -> Result<KeyInfo> {
+        self.store_external(kms_key_id, purpose, None, usage, name, true)
             .await
     }
 
@@ -799,7 +831,8 @@ impl Vault {
     async fn store_external(
         &self,
         kms_key_id: &KmsKeyId,
-        expected: KmsKeySpec,
+        purpose: Purpose,
+        expected: Option<KmsKeySpec>,
         usage: Option<SigningKeyUsageSet>,
         name: Option<&str>,
         check_active: bool,
@@ -816,15 +849,27 @@ impl Vault {
             kms.key_exists_and_is_active(kms_key_id).await?;
         }
         let pk = kms.get_public_key(kms_key_id).await?;
-        let (purpose, spec) = match (expected, pk.spec) {
-            (KmsKeySpec::Signing(_), KmsKeySpec::Signing(s)) => (Purpose::Signing, s.as_str()),
-            (KmsKeySpec::Encryption(_), KmsKeySpec::Encryption(s)) => {
-                (Purpose::Encryption, s.as_str())
-            }
-            (want, got) => {
+        if let Some(want) = expected
+            && want != pk.spec
+        {
+            return Err(Error::new(
+                ErrorKind::KeySpecMismatch,
+                format!(
+                    "KMS key {kms_key_id} is a {} key, a {want} key was expected",
+                    pk.spec
+                ),
+            ));
+        }
+        let spec = match (purpose, pk.spec) {
+            (Purpose::Signing, KmsKeySpec::Signing(s)) => s.as_str(),
+            (Purpose::Encryption, KmsKeySpec::Encryption(s)) => s.as_str(),
+            (_, got) => {
                 return Err(Error::new(
                     ErrorKind::KeySpecMismatch,
-                    format!("KMS key {kms_key_id} is a {got} key, a {want} key was expected"),
+                    format!(
+                        "KMS key {kms_key_id} is a {got} key, a {} key was expected",
+                        purpose.as_str()
+                    ),
                 ));
             }
         };
@@ -1379,6 +1424,17 @@ impl Vault {
             .write()
             .map_err(|_| Error::internal("lock poisoned"))? = Some(Arc::new(new));
         Ok(total)
+    }
+
+    /// Wipe the cache and close the store's connections and the KMS driver's. The vault is unusable
+    /// afterwards; dropping it without `close` is safe too, but leaves connection threads to finish on
+    /// their own.
+    pub async fn close(&self) {
+        self.clear_cache();
+        self.store().close().await;
+        if let Some(d) = self.kms_driver() {
+            d.close().await;
+        }
     }
 
     /// Drop every decrypted key from the cache.

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The C ABI's checks: header drift, C tests under AddressSanitizer + UndefinedBehaviorSanitizer and
+# under Valgrind, installation with PREFIX + pkg-config, and the README's C example.
+#
+#   scripts/c-abi.sh            everything below, in order
+#   scripts/c-abi.sh header     regenerate include/tresor.h with the pinned cbindgen; fail if it changed
+#   scripts/c-abi.sh asan       build and run every C test with -fsanitize=address,undefined
+#   scripts/c-abi.sh valgrind   build and run every C test under valgrind (0 errors, 0 leaks)
+#   scripts/c-abi.sh install    make install into a temporary PREFIX, then build the README example
+#                               with `cc app.c $(pkg-config --cflags --libs tresor)` and run it
+#
+# Needs gcc, valgrind and pkg-config (scripts/test.sh installs them) and cbindgen $CBINDGEN_VERSION
+# (installed with cargo when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+CBINDGEN_VERSION=0.29.2
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+LIBDIR=$TARGET_DIR/debug
+if [ -n "${TRESOR_C_WORK:-}" ]; then
+  WORK=$TRESOR_C_WORK # kept, for debugging
+  mkdir -p "$WORK"
+else
+  WORK=$(mktemp -d /tmp/tresor-c-abi.XXXXXX)
+  trap 'rm -rf "$WORK"' EXIT
+fi
+CFLAGS_COMMON=(-std=c11 -Wall -Wextra -Werror -g -O1 -I"$ROOT/include" -I"$ROOT/ffi-c/tests/c")
+TESTS=(test_primitives test_vault test_driver)
+
+log() { printf '\n== c-abi: %s\n' "$*"; }
+
+ensure_cbindgen() {
+  if ! command -v cbindgen >/dev/null || [ "$(cbindgen --version | awk '{print $2}')" != "$CBINDGEN_VERSION" ]; then
+    log "installing cbindgen $CBINDGEN_VERSION (cargo install)"
+    cargo install --quiet cbindgen --version "$CBINDGEN_VERSION"
+  fi
+}
+
+build_lib() {
+  log "building libtresor (debug: the tests check behaviour, not speed)"
+  cargo build --quiet -p tresor-ffi
+  # The system libraries a static libtresor needs, as rustc reports them.
+  NATIVE_LIBS=$(cargo rustc --quiet -p tresor-ffi --lib --crate-type staticlib -- --print native-static-libs 2>&1 |
+    sed -n 's/.*native-static-libs: //p' | tail -1)
+  [ -n "$NATIVE_LIBS" ] || NATIVE_LIBS="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
+}
+
+header() {
+  ensure_cbindgen
+  log "header drift check (cbindgen $CBINDGEN_VERSION)"
+  cbindgen --quiet --config ffi-c/cbindgen.toml --crate tresor-ffi --output include/tresor.h
+  if ! git diff --exit-code -- include/tresor.h; then
+    echo "include/tresor.h differs from what the code generates: commit the regenerated header" >&2
+    return 1
+  fi
+  echo "include/tresor.h is up to date"
+}
+
+compile_tests() { # $1 = variant name, rest = extra flags
+  local variant=$1
+  shift
+  mkdir -p "$WORK/$variant"
+  for t in "${TESTS[@]}"; do
+    # shellcheck disable=SC2086
+    gcc "${CFLAGS_COMMON[@]}" "$@" -o "$WORK/$variant/$t" "ffi-c/tests/c/$t.c" \
+      "$LIBDIR/libtresor.a" $NATIVE_LIBS -lpthread
+  done
+}
+
+run_tests() { # $1 = variant, rest = a command prefix
+  local variant=$1
+  shift
+  local failed=0
+  for t in "${TESTS[@]}"; do
+    echo "-- $variant: $t"
+    if ! (cd "$WORK" && TMPDIR=$WORK "$@" "$WORK/$variant/$t"); then
+      echo "FAILED: $variant $t" >&2
+      failed=1
+    fi
+  done
+  return $failed
+}
+
+asan() {
+  build_lib
+  log "C tests with AddressSanitizer + UndefinedBehaviorSanitizer (gcc -std=c11 -Wall -Wextra -Werror)"
+  compile_tests asan -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+  for t in "${TESTS[@]}"; do
+    if ! nm "$WORK/asan/$t" | grep __asan_init >/dev/null; then
+      echo "$t was not linked with AddressSanitizer" >&2
+      return 1
+    fi
+  done
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_tests asan
+}
+
+valgrind_tests() {
+  build_lib
+  log "C tests under Valgrind (errors and definite/indirect/possible leaks fail)"
+  compile_tests plain
+  run_tests plain valgrind --quiet --error-exitcode=99 --leak-check=full \
+    --errors-for-leak-kinds=definite,indirect,possible --show-leak-kinds=definite,indirect,possible \
+    --fair-sched=yes
+}
+
+install_check() {
+  log "make install PREFIX=… and the README example through pkg-config"
+  local prefix=$WORK/prefix
+  make -s -C ffi-c install PREFIX="$prefix" PROFILE=dev TARGET_DIR="$TARGET_DIR"
+  export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+  pkg-config --exists tresor
+  echo "pkg-config: tresor $(pkg-config --modversion tresor): $(pkg-config --cflags --libs tresor)"
+  # The README's C example, extracted from between its markers.
+  sed -n '/<!-- c-example:begin -->/,/<!-- c-example:end -->/p' README.md | sed '1,2d;$d' | sed '$d' >"$WORK/app.c"
+  [ -s "$WORK/app.c" ] || { echo "README.md has no C example between the c-example markers" >&2; return 1; }
+  # shellcheck disable=SC2046
+  cc -std=c11 -Wall -Wextra -Werror -o "$WORK/app" "$WORK/app.c" $(pkg-config --cflags --libs tresor) \
+    -Wl,-rpath,"$prefix/lib"
+  mkdir -p "$WORK/readme-run"
+  (cd "$WORK/readme-run" && "$WORK/app")
+  # The binary uses the installed shared library (by its soname), not the build tree's.
+  ldd "$WORK/app" | grep "$prefix/lib/libtresor.so.0" >/dev/null
+  echo "README example built with pkg-config and ran against $prefix/lib"
+}
+
+case "${1:-all}" in
+header) header ;;
+asan) asan ;;
+valgrind) valgrind_tests ;;
+install) install_check ;;
+all)
+  header
+  asan
+  valgrind_tests
+  install_check
+  ;;
+*)
+  echo "usage: $0 [header|asan|valgrind|install|all]" >&2
+  exit 2
+  ;;
+esac
