@@ -156,3 +156,11 @@ if [ "$mode" = quick ]; then
 else
     "$vault_bench" | tee -a "$out/report.md"
 fi
+
+# The C API against the same calls in Rust (libtresor.a from a C program vs the Rust API).
+echo "== C API" >&2
+if [ "$mode" = quick ]; then
+    "$here/c_api.sh" --rounds 1 $([ "$build" = 1 ] || echo --no-build) | tee -a "$out/report.md"
+else
+    "$here/c_api.sh" --rounds 3 $([ "$build" = 1 ] || echo --no-build) | tee -a "$out/report.md"
+fi

@@ -898,23 +898,30 @@ impl FromStr for Fingerprint {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let s = s.trim();
-        if s.len() != 68
-            || !s
-                .bytes()
-                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-        {
-            return Err(Error::new(
+        // Hot path of every sign and decrypt by fingerprint from the bindings: no allocation.
+        fn nibble(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
+            }
+        }
+        let s = s.trim().as_bytes();
+        let malformed = || {
+            Error::new(
                 ErrorKind::MalformedData,
                 "a fingerprint is 68 lowercase hex characters starting with 1220",
-            ));
+            )
+        };
+        if s.len() != 68 {
+            return Err(malformed());
         }
         let mut b = [0u8; 34];
-        for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
-            let hex =
-                core::str::from_utf8(chunk).map_err(|_| Error::bare(ErrorKind::MalformedData))?;
-            b[i] =
-                u8::from_str_radix(hex, 16).map_err(|_| Error::bare(ErrorKind::MalformedData))?;
+        for (out, pair) in b.iter_mut().zip(s.chunks_exact(2)) {
+            match (nibble(pair[0]), nibble(pair[1])) {
+                (Some(hi), Some(lo)) => *out = hi << 4 | lo,
+                _ => return Err(malformed()),
+            }
         }
         Self::from_bytes(&b)
     }
@@ -994,13 +1001,17 @@ impl FromStr for SigningKeyUsage {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "namespace" => Ok(Self::Namespace),
-            "sequencer-auth" | "sequencer-authentication" => Ok(Self::SequencerAuthentication),
+        let t = s.trim();
+        let is = |name: &str| t.eq_ignore_ascii_case(name);
+        match () {
+            () if is("namespace") => Ok(Self::Namespace),
+            () if is("sequencer-auth") || is("sequencer-authentication") => {
+                Ok(Self::SequencerAuthentication)
+            }
             // Canton's own identifier for the protocol usage is "signing".
-            "protocol" | "signing" => Ok(Self::Protocol),
-            "proof-of-ownership" => Ok(Self::ProofOfOwnership),
-            _ => Err(Error::new(
+            () if is("protocol") || is("signing") => Ok(Self::Protocol),
+            () if is("proof-of-ownership") => Ok(Self::ProofOfOwnership),
+            () => Err(Error::new(
                 ErrorKind::InvalidKeyUsage,
                 format!(
                     "unknown signing key usage '{}'; accepted: namespace, sequencer-auth, protocol, proof-of-ownership",
@@ -1054,13 +1065,20 @@ impl SigningKeyUsageSet {
 
     /// Parse a comma-separated list (`namespace,protocol`).
     pub fn parse_list(s: &str) -> Result<Self> {
-        let usages = s
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(str::parse)
-            .collect::<Result<Vec<SigningKeyUsage>>>()?;
-        Self::new(&usages)
+        // No allocation: this runs on every sign by fingerprint from the bindings.
+        let mut bits = 0u8;
+        for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            bits |= p.parse::<SigningKeyUsage>()?.bit();
+        }
+        let mut usages = [SigningKeyUsage::Namespace; 4];
+        let mut n = 0;
+        for u in SigningKeyUsage::ALL {
+            if bits & u.bit() != 0 {
+                usages[n] = u;
+                n += 1;
+            }
+        }
+        Self::new(&usages[..n])
     }
 
     /// Whether the set contains `usage`.
