@@ -82,7 +82,22 @@ run_tests() { # $1 = variant, rest = a command prefix
   return $failed
 }
 
+# Every function the header declares is called by at least one C test.
+coverage() {
+  local missing=0 n=0
+  for f in $(grep -oE '^[a-z_ ]+[ *]+tresor_[a-z0-9_]+\(' include/tresor.h | grep -oE 'tresor_[a-z0-9_]+\($' | tr -d '(' | sort -u); do
+    n=$((n + 1))
+    if ! grep -q "\b$f(" ffi-c/tests/c/*.c; then
+      echo "no C test calls $f" >&2
+      missing=1
+    fi
+  done
+  [ "$missing" = 0 ] && echo "all $n functions of tresor.h are called by the C tests"
+  return $missing
+}
+
 asan() {
+  coverage
   build_lib
   log "C tests with AddressSanitizer + UndefinedBehaviorSanitizer (gcc -std=c11 -Wall -Wextra -Werror)"
   compile_tests asan -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

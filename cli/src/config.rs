@@ -172,8 +172,8 @@ pub(crate) fn render(c: &InitChoices) -> String {
          # The master key of the software KMS: 32 random bytes (hex), mode 0600. Alternatives:\n\
          # passphrase-file = \"…\", or the TRESOR_KMS_PASSPHRASE environment variable, or a prompt.\n\
          key-file = {key}\n\
-         # Canton's KMS audit logging. The audit log is written by the KMS driver layer (retry, audit and\n\
-         # health layers), which this version of tresor does not include yet: no audit log file is written.\n\
+         # Canton's KMS audit logging: every KMS call is logged (redacted, hash-chained) to\n\
+         # tresor-kms-audit.log next to this file (KMS_LOG_FILE_NAME or --kms-log-file-name to move it).\n\
          audit-logging = true\n\
          \n\
          [cache]\n\

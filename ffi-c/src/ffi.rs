@@ -409,3 +409,65 @@ pub(crate) fn static_c(s: &'static str) -> *const c_char {
     t.push((s, c));
     c.as_ptr()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_panic_status_with_a_message() {
+        let s = boundary("tresor_test_fn", || panic!("boom"));
+        assert_eq!(s, tresor_status::Panic);
+        with_last_error(|m| {
+            let m = m.to_string_lossy();
+            assert!(m.contains("tresor_test_fn"), "{m}");
+            assert!(m.contains("panic"), "{m}");
+        });
+        assert!(boundary_value("tresor_test_fn", 7u32, || panic!("boom")) == 7);
+    }
+
+    #[test]
+    fn errors_set_the_last_error_and_success_keeps_it() {
+        let s = boundary("f", || Err(invalid("bad thing\0with a NUL")));
+        assert_eq!(s, tresor_status::InvalidArgument);
+        assert_eq!(boundary("f", || Ok(())), tresor_status::Ok);
+        with_last_error(|m| assert_eq!(m.to_str().ok(), Some("bad thing?with a NUL")));
+    }
+
+    #[test]
+    fn bytes_are_nul_terminated_and_released_once() {
+        for input in [&b""[..], b"abc"] {
+            let mut b = tresor_bytes::from_slice(input);
+            assert_eq!(b.len, input.len());
+            // SAFETY: `from_slice` made `len + 1` bytes at `data`.
+            let all = unsafe { std::slice::from_raw_parts(b.data, b.len + 1) };
+            assert_eq!(&all[..input.len()], input);
+            assert_eq!(all[input.len()], 0);
+            // SAFETY: made by `from_slice`, released once; the second call sees NULL.
+            unsafe {
+                b.release();
+                b.release();
+            }
+            assert!(b.data.is_null() && b.len == 0);
+        }
+    }
+
+    #[test]
+    fn text_into_a_caller_buffer_reports_the_size_needed() {
+        let mut buf = [0 as c_char; 4];
+        let mut n = 0usize;
+        // SAFETY: valid buffer and out pointer.
+        let r = unsafe { write_str_out(b"hello", buf.as_mut_ptr(), buf.len(), &mut n) };
+        assert_eq!(
+            r.map_err(|e| e.kind()).err(),
+            Some(ErrorKind::BufferTooSmall)
+        );
+        assert_eq!(n, 6);
+        assert_eq!(buf, [0; 4], "nothing written on failure");
+        let mut big = [0 as c_char; 6];
+        // SAFETY: valid buffer and out pointer.
+        unsafe { write_str_out(b"hello", big.as_mut_ptr(), big.len(), &mut n) }.expect("fits");
+        assert_eq!(n, 5);
+        assert_eq!(big[5], 0);
+    }
+}
