@@ -65,10 +65,14 @@ pub type tresor_kms_key_fn = Option<
 
 /// A table of functions implementing a KMS or HSM driver in C (version 1).
 ///
-/// Fill every field, set `version` to `TRESOR_KMS_DRIVER_VERSION_1`, and pass the table to
-/// `tresor_vault_options_set_kms_driver`; tresor copies the table, so it may live on the stack.
-/// `ctx` is passed to every function and must stay valid until `release` is called (once, when the
-/// last vault using the driver is freed; `release` may be NULL).
+/// Zero-initialise the table, set `version` to `TRESOR_KMS_DRIVER_VERSION_1`, fill the fields, and pass
+/// it to `tresor_vault_options_set_kms_driver`; tresor copies the table, so it may live on the stack.
+/// `sign`, `decrypt_asymmetric`, `get_public_key`, `key_exists_and_is_active` and `delete_key` are
+/// required; the others may be NULL (`health`: always OK; a NULL `generate_*` or `*_symmetric`
+/// function makes that operation fail with `TRESOR_STATUS_UNSUPPORTED_ALGORITHM`, so envelope mode
+/// needs the symmetric ones). `ctx` is passed to every function and must stay valid until `release`
+/// is called (once, when the options and every vault using the driver are freed; `release` may be
+/// NULL). A later version of the table gets a new type and version number; this one never changes.
 ///
 /// Every function returns a `tresor_status` code as `uint32_t`: `TRESOR_STATUS_OK`, or an error —
 /// preferably a KMS one: `KMS_UNAVAILABLE` and `KMS_THROTTLED` are retried by tresor's retry layer
