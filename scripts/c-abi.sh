@@ -55,6 +55,14 @@ header() {
     return 1
   fi
   echo "include/tresor.h is up to date"
+  # The header stands alone, in strict C99 and in C++ (extern "C").
+  printf '#include "tresor.h"\nint main(void) { return TRESOR_STATUS_OK; }\n' >"$WORK/header.c"
+  gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$ROOT/include" -c "$WORK/header.c" -o "$WORK/header.o"
+  if command -v g++ >/dev/null; then
+    cp "$WORK/header.c" "$WORK/header.cpp"
+    g++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -I"$ROOT/include" -c "$WORK/header.cpp" -o "$WORK/header-cpp.o"
+  fi
+  echo "include/tresor.h compiles alone as C99 and C++11 (-Wpedantic -Werror)"
 }
 
 compile_tests() { # $1 = variant name, rest = extra flags
