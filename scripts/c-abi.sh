@@ -8,6 +8,7 @@
 #   scripts/c-abi.sh valgrind   build and run every C test under valgrind (0 errors, 0 leaks)
 #   scripts/c-abi.sh install    make install into a temporary PREFIX, then build the README example
 #                               with `cc app.c $(pkg-config --cflags --libs tresor)` and run it
+#   scripts/c-abi.sh pg URL     the threads test through one vault handle on a PostgreSQL store (ASan)
 #
 # Needs gcc, valgrind and pkg-config (scripts/test.sh installs them) and cbindgen $CBINDGEN_VERSION
 # (installed with cargo when missing).
@@ -128,6 +129,20 @@ valgrind_tests() {
     --fair-sched=yes
 }
 
+# The threads test of test_vault (8 threads, one vault handle) on a PostgreSQL store, under ASan+UBSan.
+# $1 = a postgres:// URL of an empty database (scripts/test.sh's postgres step makes one).
+pg() {
+  local url=${1:?usage: c-abi.sh pg postgres://user:password@host:port/database}
+  build_lib
+  log "the vault's threads test on PostgreSQL, ASan+UBSan"
+  mkdir -p "$WORK/asan"
+  # shellcheck disable=SC2086
+  gcc "${CFLAGS_COMMON[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+    -o "$WORK/asan/test_vault" ffi-c/tests/c/test_vault.c "$LIBDIR/libtresor.a" $NATIVE_LIBS -lpthread
+  (cd "$WORK" && TMPDIR=$WORK TRESOR_C_TEST_STORE_URL=$url ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$WORK/asan/test_vault")
+}
+
 install_check() {
   log "make install PREFIX=… and the README example through pkg-config"
   local prefix=$WORK/prefix
@@ -153,6 +168,7 @@ header) header ;;
 asan) asan ;;
 valgrind) valgrind_tests ;;
 install) install_check ;;
+pg) pg "${2:-}" ;;
 all)
   header
   asan

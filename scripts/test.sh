@@ -71,7 +71,11 @@ step_postgres() (
   bash scripts/services/postgres.sh start || exit 1
   TRESOR_TEST_PG_URL=$(cat target/services/postgres/url) || exit 1
   export TRESOR_TEST_PG_URL
-  cargo test -p tresor --features postgres --test vault_postgres
+  cargo test -p tresor --features postgres --test vault_postgres || exit 1
+  # libtresor on PostgreSQL: 8 C threads through one vault handle, in a database of their own.
+  db="tresor_c_$$"
+  PGOPTIONS=--client-min-messages=warning psql -q "$TRESOR_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" || exit 1
+  bash scripts/c-abi.sh pg "${TRESOR_TEST_PG_URL%/*}/$db"
 )
 
 # The PKCS#11 driver against a private SoftHSM2 token (the package is installed if missing). The EXIT trap

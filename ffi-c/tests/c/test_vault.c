@@ -371,7 +371,12 @@ static void *work(void *arg) {
 
 static void test_threads(void) {
   char *dir = test_tmpdir("threads");
-  const tresor_vault *v = open_string(CLEAR_CONFIG, dir, true);
+  /* TRESOR_C_TEST_STORE_URL points this test at another store (scripts/c-abi.sh pg: PostgreSQL). */
+  const char *url = getenv("TRESOR_C_TEST_STORE_URL");
+  char config[1024];
+  snprintf(config, sizeof config, "[store]\nurl = \"%s\"\n", url && *url ? url : "sqlite://keys.db");
+  const tresor_vault *v = open_string(config, dir, true);
+  printf("threads: store %s\n", url && *url ? "from TRESOR_C_TEST_STORE_URL" : "sqlite://keys.db");
   const char *specs[] = {"ec-curve-25519", "ec-p-256", "ec-p-384", "ec-secp-256k-1"};
   tresor_fingerprint fps[4];
   const tresor_public_key *pks[4];
@@ -401,8 +406,11 @@ static void test_threads(void) {
 }
 
 int main(int argc, char **argv) {
-  /* `test_vault N` runs only the N-th test (1-based), for debugging. */
+  /* `test_vault N` runs only the N-th test (1-based); with TRESOR_C_TEST_STORE_URL only the threads
+   * test runs, on that store. */
   int only = argc > 1 ? atoi(argv[1]) : 0;
+  const char *url = getenv("TRESOR_C_TEST_STORE_URL");
+  if (url && *url) only = 5;
   void (*tests[])(void) = {test_clear_vault, test_envelope_vault_from_file, test_config_errors,
                            test_vault_null_arguments, test_threads};
   for (int i = 0; i < (int)(sizeof tests / sizeof *tests); i++) {
