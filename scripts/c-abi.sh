@@ -40,9 +40,10 @@ ensure_cbindgen() {
 
 build_lib() {
   log "building libtresor (debug: the tests check behaviour, not speed)"
-  cargo build --quiet -p tresor-ffi
+  # The features the Makefile installs (PostgreSQL stores, PKCS#11), as C users get them.
+  cargo build --quiet -p tresor-ffi --features postgres,pkcs11
   # The system libraries a static libtresor needs, as rustc reports them.
-  NATIVE_LIBS=$(cargo rustc --quiet -p tresor-ffi --lib --crate-type staticlib -- --print native-static-libs 2>&1 |
+  NATIVE_LIBS=$(cargo rustc --quiet -p tresor-ffi --features postgres,pkcs11 --lib --crate-type staticlib -- --print native-static-libs 2>&1 |
     sed -n 's/.*native-static-libs: //p' | tail -1)
   [ -n "$NATIVE_LIBS" ] || NATIVE_LIBS="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
 }
