@@ -63,6 +63,14 @@ pub type tresor_kms_key_fn = Option<
     ) -> u32,
 >;
 
+/// The signature of `generate_signing_key` and `generate_encryption_key`.
+type GenerateFn = unsafe extern "C" fn(
+    ctx: *mut c_void,
+    spec: *const c_char,
+    name: *const c_char,
+    result: *mut tresor_kms_result,
+) -> u32;
+
 /// A table of functions implementing a KMS or HSM driver in C (version 1).
 ///
 /// Zero-initialise the table, set `version` to `TRESOR_KMS_DRIVER_VERSION_1`, fill the fields, and pass
@@ -474,6 +482,26 @@ impl CDriver {
         ))
     }
 
+    /// `generate_signing_key` or `generate_encryption_key` (same signature), chosen by `pick`.
+    async fn generate_pair(
+        &self,
+        op: &'static str,
+        spec: &str,
+        name: Option<&str>,
+        pick: fn(&tresor_kms_driver_v1) -> Option<GenerateFn>,
+    ) -> Result<KmsKeyId> {
+        tresor_core::kms::check_key_name(name)?;
+        let (spec, name) = (cstr(spec), name.map(cstr));
+        let r = self
+            .call(op, move |t, r| {
+                let n = name.as_ref().map_or(std::ptr::null(), |n| n.as_ptr());
+                // SAFETY: the driver's function, its ctx, C strings alive for the call.
+                pick(t).map(|f| unsafe { f(t.ctx, spec.as_ptr(), n, r) })
+            })
+            .await?;
+        KmsKeyId::new(r.key_id.ok_or_else(|| self.missing(op, "a key id"))?)
+    }
+
     fn missing(&self, op: &str, what: &str) -> Error {
         Error::new(
             ErrorKind::KmsError,
@@ -536,20 +564,10 @@ impl KmsDriver for CDriver {
         spec: SigningKeySpec,
         name: Option<&str>,
     ) -> Result<KmsKeyId> {
-        tresor_core::kms::check_key_name(name)?;
-        let (spec, name) = (cstr(spec.as_str()), name.map(cstr));
-        let r = self
-            .call("generate_signing_key", move |t, r| {
-                let n = name.as_ref().map_or(std::ptr::null(), |n| n.as_ptr());
-                // SAFETY: the driver's function, its ctx, C strings alive for the call.
-                t.generate_signing_key
-                    .map(|f| unsafe { f(t.ctx, spec.as_ptr(), n, r) })
-            })
-            .await?;
-        KmsKeyId::new(
-            r.key_id
-                .ok_or_else(|| self.missing("generate_signing_key", "a key id"))?,
-        )
+        self.generate_pair("generate_signing_key", spec.as_str(), name, |t| {
+            t.generate_signing_key
+        })
+        .await
     }
 
     async fn generate_encryption_key_pair(
@@ -557,20 +575,10 @@ impl KmsDriver for CDriver {
         spec: EncryptionKeySpec,
         name: Option<&str>,
     ) -> Result<KmsKeyId> {
-        tresor_core::kms::check_key_name(name)?;
-        let (spec, name) = (cstr(spec.as_str()), name.map(cstr));
-        let r = self
-            .call("generate_encryption_key", move |t, r| {
-                let n = name.as_ref().map_or(std::ptr::null(), |n| n.as_ptr());
-                // SAFETY: the driver's function, its ctx, C strings alive for the call.
-                t.generate_encryption_key
-                    .map(|f| unsafe { f(t.ctx, spec.as_ptr(), n, r) })
-            })
-            .await?;
-        KmsKeyId::new(
-            r.key_id
-                .ok_or_else(|| self.missing("generate_encryption_key", "a key id"))?,
-        )
+        self.generate_pair("generate_encryption_key", spec.as_str(), name, |t| {
+            t.generate_encryption_key
+        })
+        .await
     }
 
     async fn generate_symmetric_key(&self, name: Option<&str>) -> Result<KmsKeyId> {
