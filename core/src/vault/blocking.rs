@@ -39,12 +39,7 @@ impl BlockingVault {
         kms: Option<Arc<dyn KmsDriver>>,
         options: VaultOptions,
     ) -> Result<Self> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("tresor")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::internal("cannot start the runtime").with_source(e))?;
+        let rt = Self::new_runtime()?;
         let vault = rt.block_on(async {
             let store = Store::open(store_url).await?;
             Vault::open(store, kms, options).await
@@ -69,12 +64,7 @@ impl BlockingVault {
 
     /// Wrap an existing vault, with a new runtime.
     pub fn from_vault(vault: Vault) -> Result<Self> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| Error::internal("cannot start the runtime").with_source(e))?;
-        Ok(Self { rt, vault })
+        Ok(Self::from_runtime(Self::new_runtime()?, vault))
     }
 
     /// The async vault inside.
