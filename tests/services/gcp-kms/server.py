@@ -308,6 +308,8 @@ def parse_enum(value, table: dict, field: str) -> str:
     if isinstance(value, str):
         if value in table:
             return value
+        if re.fullmatch(r"-?[0-9]+", value):  # query parameters carry numbers as text
+            return parse_enum(int(value), table, field)
         raise invalid(f'Invalid value at \'{field}\', "{value}"')
     raise invalid(f"Invalid value at '{field}': expected an enum name or number")
 
