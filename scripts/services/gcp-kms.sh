@@ -89,7 +89,7 @@ cmd_stop() {
   local pid i
   pid=$(read_pid)
   if ! ours "$pid"; then
-    rm -f "$STATE/pid"
+    rm -f "$STATE/pid" "$STATE/url"
     say "not running"
     return 0
   fi
@@ -102,7 +102,7 @@ cmd_stop() {
     say "did not stop on SIGTERM; killing $pid"
     kill -KILL "$pid" 2>/dev/null || true
   fi
-  rm -f "$STATE/pid"
+  rm -f "$STATE/pid" "$STATE/url"
   say "stopped (pid $pid)"
 }
 
