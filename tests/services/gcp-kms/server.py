@@ -1174,6 +1174,14 @@ def route(svc: Service, method: str, path: str, raw_query: str, body: dict) -> t
                             return svc.encrypt(key, vid, body), ints
                         if verb in ("macSign", "macVerify", "rawEncrypt", "rawDecrypt", "decapsulate"):
                             raise unimplemented(f"cryptoKeyVersions.{verb}")
+    known_verbs = {"generateRandomBytes", "encrypt", "decrypt", "updatePrimaryVersion", "asymmetricSign",
+                   "asymmetricDecrypt", "destroy", "restore"}
+    if verb is not None and verb not in known_verbs:
+        raise unimplemented(f"The method :{verb}")
+    if n >= 5 and seg[4] != "keyRings":
+        raise unimplemented(f"The collection {seg[4]}")
+    if n >= 7 and seg[6] != "cryptoKeys":
+        raise unimplemented(f"The collection {seg[6]}")
     raise ApiError("NOT_FOUND", f"The requested URL {path} was not found on this server (method {method}).")
 
 
@@ -1221,7 +1229,6 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Vary", "X-Origin, Referer, Origin,Accept-Encoding")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)

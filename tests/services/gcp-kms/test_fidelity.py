@@ -46,7 +46,8 @@ Level = kms_v1.ProtectionLevel
 
 # Google's Python client maps REST errors by HTTP status only (400 -> BadRequest, 409 -> Conflict, …);
 # the google.rpc status name is in the body, which these helpers check too.
-_HTTP = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "NOT_FOUND": 404, "ALREADY_EXISTS": 409}
+_HTTP = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "NOT_FOUND": 404, "ALREADY_EXISTS": 409,
+         "UNIMPLEMENTED": 501}
 
 
 class expect:
@@ -644,3 +645,12 @@ def test_raw_error_bodies(endpoint, ring):
     assert st == 400 and body["error"]["status"] == "INVALID_ARGUMENT"
     st, body = raw(endpoint, "POST", f"/v1/{ring}/cryptoKeys/no-such-key:encrypt", {"plaintext": "!!"})
     assert st in (400, 404)
+
+
+def test_unimplemented_methods_say_so(client, ring):
+    key = make_key(client, ring, Purpose.ASYMMETRIC_SIGN, Alg.EC_SIGN_P256_SHA256)
+    with expect("UNIMPLEMENTED") as e:
+        client.mac_sign(request={"name": v1(key), "data": b"x"})
+    assert "test server" in e.message
+    with expect("UNIMPLEMENTED"):  # HMAC keys are not implemented
+        make_key(client, ring, Purpose.MAC, Alg.HMAC_SHA256)
