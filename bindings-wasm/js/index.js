@@ -1,0 +1,346 @@
+// tresor-wasm: offline verification of Canton signatures and key fingerprints (browsers, bundlers, Node 20+).
+//
+// This module loads the WebAssembly build of tresor's core once (top-level await) and exposes an idiomatic
+// API over the generated bindings (./tresor_wasm.js). It adds no crypto and no format logic: it turns
+// strings and ArrayBuffers into bytes, checks argument types, and re-creates the WebAssembly instance if it
+// ever traps. Everything else is one call into the core.
+
+import initBindings, * as bindings from "./tresor_wasm.js";
+import { TresorError } from "./tresor-error.js";
+
+export { TresorError };
+
+const WASM_URL = new URL("./tresor_wasm_bg.wasm", import.meta.url);
+
+async function wasmSource() {
+  if (WASM_URL.protocol === "file:") {
+    // Node, Deno and Bun: read the file next to this module (fetch does not serve file: URLs in Node).
+    const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ "node:fs/promises");
+    return { module_or_path: await fs.readFile(WASM_URL) };
+  }
+  return { module_or_path: WASM_URL };
+}
+
+await initBindings(await wasmSource());
+
+// --- Trap recovery ------------------------------------------------------------------------------------
+//
+// No input is known to make the instance trap (the core's parsers are fuzzed, and the test suite feeds
+// random bytes to every entry point). Should one ever do so, the WebAssembly instance is dead: its memory
+// may be inconsistent and it must not be entered again. The call that trapped throws a TresorError of kind
+// "panic"; the instance is replaced by a fresh one from the same compiled module before that error is
+// thrown, and PublicKey objects made before the trap re-create their handle in the new instance on their
+// next use, so the application can go on.
+
+let generation = 0;
+let trapCount = 0;
+
+function kindCode(name) {
+  for (const entry of bindings.errorKinds()) {
+    const i = entry.indexOf(":");
+    if (entry.slice(i + 1) === name) return Number(entry.slice(0, i));
+  }
+  return undefined;
+}
+
+function guard(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    // A trap (unreachable, out of memory, out-of-bounds access) or a stack overflow inside the instance.
+    if (e instanceof WebAssembly.RuntimeError || (e instanceof RangeError && /call stack/i.test(e.message))) {
+      bindings.__wbg_reset_state();
+      generation += 1;
+      trapCount += 1;
+      throw new TresorError(
+        kindCode("panic"),
+        "panic",
+        `the WebAssembly instance trapped (${e.message}); it was replaced by a fresh instance and the call did not complete`,
+      );
+    }
+    throw e;
+  }
+}
+
+// --- Arguments --------------------------------------------------------------------------------------
+
+const utf8 = new TextEncoder();
+
+function bytes(value, what) {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  throw new TypeError(`${what} must be a Uint8Array, an ArrayBuffer or a typed array view`);
+}
+
+function bytesOrText(value, what) {
+  if (typeof value === "string") return utf8.encode(value);
+  if (value instanceof Uint8Array || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    return bytes(value, what);
+  }
+  throw new TypeError(`${what} must be a string (encoded as UTF-8), a Uint8Array, an ArrayBuffer or a typed array view`);
+}
+
+function text(value, what) {
+  if (typeof value === "string") return value;
+  throw new TypeError(`${what} must be a string`);
+}
+
+function jwkText(value) {
+  if (typeof value === "string") return value;
+  if (value !== null && typeof value === "object") return JSON.stringify(value);
+  throw new TypeError("jwk must be a JSON string or an object");
+}
+
+function uint32(value, what) {
+  if (Number.isInteger(value) && value >= 0 && value <= 0xffffffff) return value;
+  throw new TypeError(`${what} must be an integer from 0 to 4294967295`);
+}
+
+// --- Public keys ------------------------------------------------------------------------------------
+
+const HANDLE = Symbol("handle");
+
+/** A validated public key: Ed25519, EC P-256, P-384, secp256k1, or RSA-2048. */
+export class PublicKey {
+  #handle;
+  #generation;
+  #spki;
+
+  /** @private use the static constructors */
+  constructor(handle, token) {
+    if (token !== HANDLE) throw new TypeError("use PublicKey.fromSpkiDer, fromPem, fromJwk, fromRaw or parse");
+    this.#handle = handle;
+    this.#generation = generation;
+    this.#spki = null;
+  }
+
+  static #make(create) {
+    const handle = guard(create);
+    const key = new PublicKey(handle, HANDLE);
+    // Kept so that the key survives a re-created instance (public data only).
+    key.#spki = guard(() => handle.spkiDer());
+    return key;
+  }
+
+  /** Parse DER X.509 SubjectPublicKeyInfo. */
+  static fromSpkiDer(der) {
+    const b = bytes(der, "der");
+    return PublicKey.#make(() => bindings.PublicKey.fromSpkiDer(b));
+  }
+
+  /** Parse a PEM `PUBLIC KEY` block. */
+  static fromPem(pem) {
+    const t = text(pem, "pem");
+    return PublicKey.#make(() => bindings.PublicKey.fromPem(t));
+  }
+
+  /** Parse a JWK (JSON text or an object). */
+  static fromJwk(jwk) {
+    const t = jwkText(jwk);
+    return PublicKey.#make(() => bindings.PublicKey.fromJwk(t));
+  }
+
+  /** Parse raw key bytes of a key spec (`ec-curve-25519`, `ec-p-256`, `ec-p-384`, `ec-secp-256k-1`, `rsa-2048`). */
+  static fromRaw(keySpec, raw) {
+    const s = text(keySpec, "keySpec");
+    const b = bytes(raw, "raw");
+    return PublicKey.#make(() => bindings.PublicKey.fromRaw(s, b));
+  }
+
+  /** Parse PEM text, JWK (text or object), or DER/PEM bytes. */
+  static parse(input) {
+    if (typeof input === "string") {
+      return input.trimStart().startsWith("{") ? PublicKey.fromJwk(input) : PublicKey.fromPem(input);
+    }
+    if (input instanceof Uint8Array || input instanceof ArrayBuffer || ArrayBuffer.isView(input)) {
+      const b = bytes(input, "input");
+      return PublicKey.#make(() => bindings.PublicKey.fromDerOrPem(b));
+    }
+    if (input !== null && typeof input === "object") return PublicKey.fromJwk(input);
+    throw new TypeError("input must be PEM or JWK text, a JWK object, or DER/PEM bytes");
+  }
+
+  #h() {
+    if (this.#handle === null) throw new TypeError("this PublicKey has been freed");
+    if (this.#generation !== generation) {
+      // The instance was re-created after a trap: the old handle points into a dead instance.
+      const spki = this.#spki;
+      this.#handle = guard(() => bindings.PublicKey.fromSpkiDer(spki));
+      this.#generation = generation;
+    }
+    return this.#handle;
+  }
+
+  /** The Canton fingerprint: 68 lowercase hex characters starting with `1220`. */
+  get fingerprint() {
+    const h = this.#h();
+    return guard(() => h.fingerprint);
+  }
+
+  /** The key spec's config string: `ec-curve-25519`, `ec-p-256`, `ec-p-384`, `ec-secp-256k-1` or `rsa-2048`. */
+  get keySpec() {
+    const h = this.#h();
+    return guard(() => h.keySpec);
+  }
+
+  /** A short human name of the key type: "Ed25519", "EC P-256", "EC P-384", "EC secp256k1", "RSA-2048". */
+  get keyTypeName() {
+    const h = this.#h();
+    return guard(() => h.keyTypeName);
+  }
+
+  /** The algorithm Canton uses by default with this key (`ed-25519`, `ec-dsa-sha-256`, `ec-dsa-sha-384`, `rsa-oaep-sha-256`). */
+  get defaultAlgorithm() {
+    const h = this.#h();
+    return guard(() => h.defaultAlgorithm);
+  }
+
+  /** Whether `fingerprint` is this key's Canton fingerprint; throws a TresorError for text that is no fingerprint. */
+  hasFingerprint(fingerprint) {
+    const t = text(fingerprint, "fingerprint");
+    const h = this.#h();
+    return guard(() => h.hasFingerprint(t));
+  }
+
+  /** Canonical DER SubjectPublicKeyInfo. */
+  spkiDer() {
+    const h = this.#h();
+    return guard(() => h.spkiDer());
+  }
+
+  /** PEM `PUBLIC KEY` text. */
+  toPem() {
+    const h = this.#h();
+    return guard(() => h.toPem());
+  }
+
+  /** JWK as JSON text. */
+  toJwk() {
+    const h = this.#h();
+    return guard(() => h.toJwk());
+  }
+
+  /** Raw key bytes (Ed25519: 32 bytes; EC: uncompressed point; RSA: PKCS#1 DER). */
+  raw() {
+    const h = this.#h();
+    return guard(() => h.raw());
+  }
+
+  /**
+   * Verify a signature in Canton's format (DER for ECDSA, raw 64 bytes for Ed25519) over `message` (bytes,
+   * or a string taken as UTF-8) with `algorithm` (`ed-25519`, `ec-dsa-sha-256`, `ec-dsa-sha-384`).
+   * Returns false when the signature does not verify; throws a TresorError for malformed input.
+   */
+  verify(algorithm, message, signature) {
+    const a = text(algorithm, "algorithm");
+    const m = bytesOrText(message, "message");
+    const s = bytes(signature, "signature");
+    const h = this.#h();
+    return guard(() => h.verify(a, m, s));
+  }
+
+  /**
+   * Encrypt `plaintext` to this key in Canton's wire format: `ecies-hkdf-hmac-sha-256-aes-128-cbc` (P-256)
+   * or `rsa-oaep-sha-256` (RSA-2048).
+   */
+  encrypt(algorithm, plaintext) {
+    const a = text(algorithm, "algorithm");
+    const p = bytesOrText(plaintext, "plaintext");
+    const h = this.#h();
+    return guard(() => h.encrypt(a, p));
+  }
+
+  /** Release the WebAssembly memory now (otherwise it is released when the object is garbage-collected). */
+  free() {
+    const h = this.#handle;
+    this.#handle = null;
+    if (h !== null && this.#generation === generation) guard(() => h.free());
+  }
+
+  [Symbol.dispose]() {
+    this.free();
+  }
+
+  toString() {
+    return this.#handle === null ? "PublicKey(freed)" : `PublicKey(${this.keySpec}, ${this.fingerprint})`;
+  }
+}
+
+function withKey(publicKey, fn) {
+  if (publicKey instanceof PublicKey) return fn(publicKey);
+  const key = PublicKey.parse(publicKey);
+  try {
+    return fn(key);
+  } finally {
+    key.free();
+  }
+}
+
+/**
+ * Verify a Canton signature with a key given as a PublicKey, PEM or JWK text, a JWK object, or DER/PEM bytes.
+ * Returns false when the signature does not verify; throws a TresorError for malformed input.
+ */
+export function verify(publicKey, algorithm, message, signature) {
+  return withKey(publicKey, (k) => k.verify(algorithm, message, signature));
+}
+
+/** The Canton fingerprint of a key given as a PublicKey, PEM or JWK text, a JWK object, or DER/PEM bytes. */
+export function fingerprint(publicKey) {
+  return withKey(publicKey, (k) => k.fingerprint);
+}
+
+/** Canton's hash: the 34-byte multihash `0x12 0x20 ‖ SHA-256(u32be(purpose) ‖ content)`. */
+export function cantonHash(purpose, content) {
+  const p = uint32(purpose, "purpose");
+  const c = bytesOrText(content, "content");
+  return guard(() => bindings.cantonHash(p, c));
+}
+
+/** An ECDSA signature in DER as raw `r ‖ s` for the curve of `keySpec` (`ec-p-256`, `ec-p-384`, `ec-secp-256k-1`). */
+export function ecdsaDerToRaw(keySpec, der) {
+  const s = text(keySpec, "keySpec");
+  const b = bytes(der, "der");
+  return guard(() => bindings.ecdsaDerToRaw(s, b));
+}
+
+/** A raw `r ‖ s` ECDSA signature (what WebCrypto produces) as DER, Canton's format. */
+export function ecdsaRawToDer(keySpec, raw) {
+  const s = text(keySpec, "keySpec");
+  const b = bytes(raw, "raw");
+  return guard(() => bindings.ecdsaRawToDer(s, b));
+}
+
+/**
+ * The canonical config string of a scheme name; `kind` is `signing-key-spec`, `signing-algorithm`,
+ * `encryption-key-spec`, `encryption-algorithm` or `key-spec`. Canton's display names are accepted.
+ */
+export function canonicalName(kind, name) {
+  const k = text(kind, "kind");
+  const n = text(name, "name");
+  return guard(() => bindings.canonicalName(k, n));
+}
+
+/** The core's error kinds: `{ name: code }`, in code order. */
+export function errorKinds() {
+  const out = {};
+  for (const entry of guard(() => bindings.errorKinds())) {
+    const i = entry.indexOf(":");
+    out[entry.slice(i + 1)] = Number(entry.slice(0, i));
+  }
+  return out;
+}
+
+/** The package version (the same as every tresor artifact's). */
+export const VERSION = bindings.version();
+
+/** @internal for the package's own tests: trap the instance on purpose, and count re-created instances. */
+export const __testing = Object.freeze({
+  trap: () => guard(() => bindings.__trapForTests()),
+  get traps() {
+    return trapCount;
+  },
+  get generation() {
+    return generation;
+  },
+});
