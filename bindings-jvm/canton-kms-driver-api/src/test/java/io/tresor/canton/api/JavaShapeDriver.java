@@ -1,4 +1,4 @@
-package tresor.canton.api;
+package io.tresor.canton.api;
 
 import com.digitalasset.canton.crypto.kms.driver.api.v1.EncryptionAlgoSpec;
 import com.digitalasset.canton.crypto.kms.driver.api.v1.EncryptionKeySpec;

@@ -1,4 +1,4 @@
-package tresor.canton.api;
+package io.tresor.canton.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
