@@ -64,10 +64,10 @@
 /**
  * The result of every fallible function: `TRESOR_STATUS_OK` (0) or the code of the error model
  * (grouped by hundreds: 1xx arguments, 2xx malformed or unsupported input, 3xx verification or
- * decryption failure, 4xx keys and store, 5xx KMS, 9xx internal). The codes never change.
- *
- * On any status other than OK, `tresor_last_error_message` describes the failure (never with
- * secret material). Verification and decryption failures are deliberately opaque.
+ * decryption failure, 4xx keys, the store and files, 5xx KMS, 9xx internal). The codes never
+ * change; retired codes are never reused: 406 (wrong_password (now 302)), 901 (io (now 407)). On
+ * any status other than OK, `tresor_last_error_message` describes the failure (never with secret
+ * material). Verification and decryption failures are deliberately opaque.
  */
 enum tresor_status
 #ifdef __cplusplus
@@ -79,31 +79,31 @@ enum tresor_status
    */
   TRESOR_STATUS_OK = 0,
   /**
-   * An argument is out of range or inconsistent.
+   * An argument is out of range or inconsistent (empty name, bad length, …).
    */
   TRESOR_STATUS_INVALID_ARGUMENT = 100,
   /**
-   * A required pointer argument is NULL.
+   * A required argument is missing (a NULL pointer in C, `null` in Java).
    */
   TRESOR_STATUS_NULL_ARGUMENT = 101,
   /**
-   * An input exceeds a documented bound.
+   * An input exceeds a documented bound (e.g. a KMS sign input over 4 KiB).
    */
   TRESOR_STATUS_INPUT_TOO_LARGE = 102,
   /**
-   * A spec or algorithm name is not one tresor knows (the message lists the accepted ones).
+   * A spec or algorithm name is not one tresor knows; the message lists the accepted ones.
    */
   TRESOR_STATUS_UNKNOWN_SCHEME = 103,
   /**
-   * A signing-key usage set is empty or invalid.
+   * A signing-key usage set is empty or invalid (e.g. only proof-of-ownership).
    */
   TRESOR_STATUS_INVALID_KEY_USAGE = 104,
   /**
-   * A caller buffer is too small; the size needed was written to the `out_n` argument.
+   * A caller-provided output buffer is too small (C API; the needed size is reported).
    */
   TRESOR_STATUS_BUFFER_TOO_SMALL = 105,
   /**
-   * Key bytes do not parse or are not a valid key.
+   * Key bytes do not parse (DER, PEM, JWK, raw) or are not a valid key.
    */
   TRESOR_STATUS_MALFORMED_KEY = 200,
   /**
@@ -111,71 +111,77 @@ enum tresor_status
    */
   TRESOR_STATUS_MALFORMED_SIGNATURE = 201,
   /**
-   * A ciphertext is too short or structurally invalid.
+   * A ciphertext is too short or structurally invalid for its format.
    */
   TRESOR_STATUS_MALFORMED_CIPHERTEXT = 202,
   /**
-   * The algorithm is known but not available here.
+   * The algorithm is known but not available here (this backend or build).
    */
   TRESOR_STATUS_UNSUPPORTED_ALGORITHM = 203,
   /**
-   * The key's spec does not fit the requested algorithm.
+   * The key cannot do this: its purpose, type or spec does not fit the operation or algorithm
+   * (signing with an encryption key, ECDSA-SHA384 with a P-256 key, …).
    */
-  TRESOR_STATUS_KEY_SPEC_MISMATCH = 204,
+  TRESOR_STATUS_INCOMPATIBLE_KEY = 204,
   /**
-   * Some other encoded input (config, export file, hex) does not parse.
+   * Some other encoded input (configuration, export file, hex, base64, JSON) does not parse.
    */
   TRESOR_STATUS_MALFORMED_DATA = 205,
   /**
-   * The signature does not verify.
+   * The signature does not verify (opaque).
    */
   TRESOR_STATUS_INVALID_SIGNATURE = 300,
   /**
-   * The ciphertext does not open under this key.
+   * The ciphertext does not open under this key (opaque).
    */
   TRESOR_STATUS_DECRYPTION_FAILED = 301,
   /**
-   * No key with this fingerprint or id.
+   * A password or master key does not open what it should: a password-sealed export, or a
+   * software KMS passphrase or key file.
+   */
+  TRESOR_STATUS_WRONG_PASSWORD = 302,
+  /**
+   * No key with this fingerprint in the store.
    */
   TRESOR_STATUS_KEY_NOT_FOUND = 400,
   /**
-   * The key's usage does not allow the operation.
+   * The key's usage does not allow the requested operation (Canton's signing-key usages).
    */
   TRESOR_STATUS_USAGE_NOT_ALLOWED = 401,
   /**
-   * A key with this fingerprint or name already exists.
+   * A key with this fingerprint already exists.
    */
   TRESOR_STATUS_KEY_ALREADY_EXISTS = 402,
   /**
-   * The key store failed (I/O, database, schema).
+   * The key store failed (database, schema, connection).
    */
-  TRESOR_STATUS_STORE_ERROR = 403,
+  TRESOR_STATUS_STORE_FAILURE = 403,
   /**
    * A stored row fails its integrity checks.
    */
   TRESOR_STATUS_STORE_CORRUPTED = 404,
   /**
-   * The operation is not possible in the store's mode.
+   * The operation is not possible in the store's mode (e.g. export in external mode).
    */
   TRESOR_STATUS_WRONG_MODE = 405,
   /**
-   * A password-sealed export does not open with this password.
+   * Reading or writing a file failed.
    */
-  TRESOR_STATUS_WRONG_PASSWORD = 406,
+  TRESOR_STATUS_IO = 407,
   /**
-   * The KMS could not be reached or failed transiently (retryable).
+   * The KMS could not be reached or answered with a transient failure.
    */
   TRESOR_STATUS_KMS_UNAVAILABLE = 500,
   /**
-   * The KMS refused the request.
+   * The KMS refused or failed the request (not retryable).
    */
-  TRESOR_STATUS_KMS_ERROR = 501,
+  TRESOR_STATUS_KMS_FAILURE = 501,
   /**
    * The KMS has no such key.
    */
   TRESOR_STATUS_KMS_KEY_NOT_FOUND = 502,
   /**
-   * The KMS key exists but is not active.
+   * The KMS key exists but is not active (disabled, pending deletion, destroyed).
    */
   TRESOR_STATUS_KMS_KEY_DISABLED = 503,
   /**
@@ -183,7 +189,7 @@ enum tresor_status
    */
   TRESOR_STATUS_KMS_PERMISSION_DENIED = 504,
   /**
-   * The KMS or the client-side rate limiter throttled the request (retryable).
+   * The KMS or the client-side rate limiter throttled the request.
    */
   TRESOR_STATUS_KMS_THROTTLED = 505,
   /**
@@ -191,15 +197,11 @@ enum tresor_status
    */
   TRESOR_STATUS_KMS_BOUNDS_VIOLATED = 506,
   /**
-   * A bug in tresor: an invariant broke.
+   * A bug: an invariant broke.
    */
   TRESOR_STATUS_INTERNAL = 900,
   /**
-   * Reading or writing a file failed.
-   */
-  TRESOR_STATUS_IO = 901,
-  /**
-   * A panic was caught at the C boundary; the operation did not complete.
+   * A panic was caught at a language boundary (C, JNI, Python); the operation did not complete.
    */
   TRESOR_STATUS_PANIC = 902,
 };
@@ -345,7 +347,7 @@ typedef uint32_t (*tresor_kms_key_fn)(void *ctx, const char *key_id, tresor_kms_
  * Every function returns a `tresor_status` code as `uint32_t`: `TRESOR_STATUS_OK`, or an error —
  * preferably a KMS one: `KMS_UNAVAILABLE` and `KMS_THROTTLED` are retried by tresor's retry layer
  * (exponential backoff, Canton's defaults), `KMS_KEY_NOT_FOUND`, `KMS_KEY_DISABLED`,
- * `KMS_PERMISSION_DENIED` and `KMS_ERROR` are not. An unknown code is reported as `KMS_ERROR`. A
+ * `KMS_PERMISSION_DENIED` and `KMS_FAILURE` are not. An unknown code is reported as `KMS_FAILURE`. A
  * function may describe the failure with `tresor_kms_result_set_error_message` (no secrets).
  *
  * Functions are called from tresor's worker threads, possibly several at once: they must be
@@ -1208,7 +1210,7 @@ tresor_status tresor_vault_rotate_data_key(const tresor_vault *vault, uint64_t *
 
 /**
  * Register an existing KMS signing key (external mode): its public key is fetched and, if `spec` is
- * not NULL, checked against it (`TRESOR_STATUS_KEY_SPEC_MISMATCH`); it is stored with `usage`
+ * not NULL, checked against it (`TRESOR_STATUS_INCOMPATIBLE_KEY`); it is stored with `usage`
  * (comma-separated) and `name` (may be NULL).
  *
  * # Safety

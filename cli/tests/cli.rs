@@ -183,7 +183,7 @@ fn bad_input_gives_one_line_and_exit_2() {
                 "--out",
                 "s",
             ],
-            "key_spec_mismatch",
+            "incompatible_key",
         ),
         (
             vec![

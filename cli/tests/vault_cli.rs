@@ -759,7 +759,7 @@ fn operator_lifecycle() {
         &["key", "import", "ns.export", "--password-file", "wrong.pw"],
         &[],
         3,
-        &["ns.export", "wrong password", "error 406"],
+        &["ns.export", "wrong password", "error 302"],
     );
     std::fs::write(d.join("right.pw"), "correct horse battery staple\n").expect("write");
     let imported = json(

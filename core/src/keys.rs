@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::scheme::{EncryptionKeySpec, SigningKeySpec};
+use crate::scheme::{EncryptionKeySpec, KeySpec, SigningKeySpec};
 
 /// The mathematical type of a key pair. Signing and encryption key specs map onto it; P-256 serves both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,23 +68,29 @@ impl KeyType {
         }
     }
 
-    /// The signing key spec, or a clear error for a key that cannot sign.
+    /// The signing key spec, or [`ErrorKind::IncompatibleKey`] for a key that cannot sign.
     pub fn require_signing(self) -> Result<SigningKeySpec> {
         self.signing_spec().ok_or_else(|| {
-            Error::new(
-                ErrorKind::KeySpecMismatch,
-                format!("a {} key cannot be used for signing", self.name()),
-            )
+            Error::incompatible_key(format!("a {} key cannot be used for signing", self.name()))
         })
     }
 
-    /// The encryption key spec, or a clear error for a key that cannot be used for encryption.
+    /// The encryption key spec, or [`ErrorKind::IncompatibleKey`] for a key that cannot be used for
+    /// encryption.
     pub fn require_encryption(self) -> Result<EncryptionKeySpec> {
         self.encryption_spec().ok_or_else(|| {
-            Error::new(
-                ErrorKind::KeySpecMismatch,
-                format!("a {} key cannot be used for encryption", self.name()),
-            )
+            Error::incompatible_key(format!(
+                "a {} key cannot be used for encryption",
+                self.name()
+            ))
+        })
+    }
+
+    /// The key spec of this type for `purpose`, or [`ErrorKind::IncompatibleKey`].
+    pub fn require(self, purpose: crate::scheme::Purpose) -> Result<KeySpec> {
+        Ok(match purpose {
+            crate::scheme::Purpose::Signing => KeySpec::Signing(self.require_signing()?),
+            crate::scheme::Purpose::Encryption => KeySpec::Encryption(self.require_encryption()?),
         })
     }
 }
@@ -92,6 +98,39 @@ impl KeyType {
 impl fmt::Display for KeyType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl FromStr for KeyType {
+    type Err = Error;
+
+    /// A key spec's config string (signing or encryption: `ec-curve-25519`, `ec-p-256`, `ec-p-384`,
+    /// `ec-secp-256k-1`, `rsa-2048`; Canton's display names too) names the key type.
+    fn from_str(s: &str) -> Result<Self> {
+        if let Ok(spec) = s.parse::<SigningKeySpec>() {
+            return Ok(spec.into());
+        }
+        match s.parse::<EncryptionKeySpec>() {
+            Ok(spec) => Ok(spec.into()),
+            Err(_) => Err(Error::new(
+                ErrorKind::UnknownScheme,
+                format!(
+                    "unknown key spec '{}'; accepted: {}, {}",
+                    s.escape_debug(),
+                    SigningKeySpec::accepted(),
+                    EncryptionKeySpec::Rsa2048
+                ),
+            )),
+        }
+    }
+}
+
+impl From<KeySpec> for KeyType {
+    fn from(s: KeySpec) -> Self {
+        match s {
+            KeySpec::Signing(s) => s.into(),
+            KeySpec::Encryption(s) => s.into(),
+        }
     }
 }
 
@@ -733,11 +772,6 @@ impl PrivateKey {
             Some(text) => Self::from_pem(text),
             None => Self::from_pkcs8_der(bytes),
         }
-    }
-
-    /// Generate a fresh key pair of `key_type` from the operating system's RNG, on the default backend.
-    pub fn generate(key_type: KeyType) -> Result<Self> {
-        <crate::primitives::DefaultBackend as crate::primitives::Backend>::generate(key_type)
     }
 
     /// The key type.

@@ -20,15 +20,18 @@ pub mod primitives;
 pub mod scheme;
 #[cfg(feature = "vault")]
 pub mod store;
+pub mod util;
 #[cfg(feature = "vault")]
 pub mod vault;
 
 pub use error::{Error, ErrorKind, Result};
 pub use keys::{Fingerprint, KeyType, PrivateKey, PublicKey, SigningKeyUsage, SigningKeyUsageSet};
-pub use primitives::{AesGcmKey, Decrypter, DefaultBackend, Encrypter, Signer, Verifier};
+pub use primitives::{
+    AesGcmKey, Decrypter, DefaultBackend, Encrypter, KeyPair, PreparedPublicKey, Signer, Verifier,
+};
 pub use scheme::{
-    EncryptionAlgorithmSpec, EncryptionKeySpec, SignatureFormat, SigningAlgorithmSpec,
-    SigningKeySpec,
+    EncryptionAlgorithmSpec, EncryptionKeySpec, KeySpec, Purpose, SignatureFormat,
+    SigningAlgorithmSpec, SigningKeySpec,
 };
 
 /// The README's Rust example, compiled and run as a doc test.

@@ -177,7 +177,7 @@ impl SigningAlgorithmSpec {
             Ok(())
         } else {
             Err(Error::new(
-                ErrorKind::KeySpecMismatch,
+                ErrorKind::IncompatibleKey,
                 format!(
                     "signing algorithm {self} cannot be used with a {key} key (it needs {})",
                     join(self.supported_key_specs())
@@ -188,6 +188,17 @@ impl SigningAlgorithmSpec {
 }
 
 impl SigningKeySpec {
+    /// The algorithm to use with a key of this spec: `requested`, checked against the spec
+    /// ([`ErrorKind::IncompatibleKey`] when it does not fit), or the spec's default.
+    pub fn algorithm(
+        self,
+        requested: Option<SigningAlgorithmSpec>,
+    ) -> Result<SigningAlgorithmSpec> {
+        let algo = requested.unwrap_or(self.default_algorithm());
+        algo.check_key_spec(self)?;
+        Ok(algo)
+    }
+
     /// The algorithm Canton uses by default with keys of this spec.
     pub const fn default_algorithm(self) -> SigningAlgorithmSpec {
         match self {
@@ -215,7 +226,7 @@ impl EncryptionAlgorithmSpec {
             Ok(())
         } else {
             Err(Error::new(
-                ErrorKind::KeySpecMismatch,
+                ErrorKind::IncompatibleKey,
                 format!(
                     "encryption algorithm {self} cannot be used with a {key} key (it needs {})",
                     join(self.supported_key_specs())
@@ -226,12 +237,144 @@ impl EncryptionAlgorithmSpec {
 }
 
 impl EncryptionKeySpec {
+    /// The algorithm to use with a key of this spec: `requested`, checked against the spec
+    /// ([`ErrorKind::IncompatibleKey`] when it does not fit), or the spec's default.
+    pub fn algorithm(
+        self,
+        requested: Option<EncryptionAlgorithmSpec>,
+    ) -> Result<EncryptionAlgorithmSpec> {
+        let algo = requested.unwrap_or(self.default_algorithm());
+        algo.check_key_spec(self)?;
+        Ok(algo)
+    }
+
     /// The algorithm Canton uses by default with keys of this spec.
     pub const fn default_algorithm(self) -> EncryptionAlgorithmSpec {
         match self {
             Self::EcP256 => EncryptionAlgorithmSpec::EciesHkdfHmacSha256Aes128Cbc,
             Self::Rsa2048 => EncryptionAlgorithmSpec::RsaOaepSha256,
         }
+    }
+}
+
+/// What a key is for (Canton's `KeyPurpose`), numbered as Canton numbers it in its stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Purpose {
+    /// A signing key.
+    Signing = 0,
+    /// An asymmetric encryption (decryption) key.
+    Encryption = 1,
+}
+
+impl Purpose {
+    /// The name used in tables, JSON and every binding: `signing` or `encryption`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Signing => "signing",
+            Self::Encryption => "encryption",
+        }
+    }
+
+    /// `a signing key` / `an encryption key`, for messages.
+    pub const fn a_key(self) -> &'static str {
+        match self {
+            Self::Signing => "a signing key",
+            Self::Encryption => "an encryption key",
+        }
+    }
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Purpose {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "signing" => Ok(Self::Signing),
+            "encryption" => Ok(Self::Encryption),
+            _ => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "unknown key purpose '{}'; accepted: signing, encryption",
+                    s.escape_debug()
+                ),
+            )),
+        }
+    }
+}
+
+/// The spec of an asymmetric key: a signing or an encryption key spec (its purpose follows from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeySpec {
+    /// A signing key of this spec.
+    Signing(SigningKeySpec),
+    /// An encryption key of this spec.
+    Encryption(EncryptionKeySpec),
+}
+
+impl KeySpec {
+    /// Signing or encryption.
+    pub const fn purpose(self) -> Purpose {
+        match self {
+            Self::Signing(_) => Purpose::Signing,
+            Self::Encryption(_) => Purpose::Encryption,
+        }
+    }
+
+    /// The config string of the spec (`ec-p-256`, `rsa-2048`, …; the same string for a P-256 signing
+    /// and a P-256 encryption key).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Signing(s) => s.as_str(),
+            Self::Encryption(s) => s.as_str(),
+        }
+    }
+
+    /// The signing key spec, if this is one.
+    pub const fn signing(self) -> Option<SigningKeySpec> {
+        match self {
+            Self::Signing(s) => Some(s),
+            Self::Encryption(_) => None,
+        }
+    }
+
+    /// The encryption key spec, if this is one.
+    pub const fn encryption(self) -> Option<EncryptionKeySpec> {
+        match self {
+            Self::Encryption(s) => Some(s),
+            Self::Signing(_) => None,
+        }
+    }
+
+    /// Parse the config string of a key spec of `purpose`.
+    pub fn parse(purpose: Purpose, s: &str) -> Result<Self> {
+        Ok(match purpose {
+            Purpose::Signing => Self::Signing(s.parse()?),
+            Purpose::Encryption => Self::Encryption(s.parse()?),
+        })
+    }
+}
+
+impl fmt::Display for KeySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<SigningKeySpec> for KeySpec {
+    fn from(s: SigningKeySpec) -> Self {
+        Self::Signing(s)
+    }
+}
+
+impl From<EncryptionKeySpec> for KeySpec {
+    fn from(s: EncryptionKeySpec) -> Self {
+        Self::Encryption(s)
     }
 }
 
@@ -316,6 +459,15 @@ mod tests {
         );
         for k in K::ALL {
             assert!(k.default_algorithm().check_key_spec(*k).is_ok());
+            assert_eq!(k.algorithm(None).ok(), Some(k.default_algorithm()));
         }
+        let e = K::EcP256.algorithm(Some(A::EcDsaSha384)).err();
+        assert_eq!(e.map(|e| e.kind()), Some(ErrorKind::IncompatibleKey));
+        assert_eq!(
+            KeySpec::parse(Purpose::Encryption, "rsa-2048").ok(),
+            Some(KeySpec::Encryption(EncryptionKeySpec::Rsa2048))
+        );
+        assert!(KeySpec::parse(Purpose::Signing, "rsa-2048").is_err());
+        assert_eq!("Signing".parse::<Purpose>().ok(), Some(Purpose::Signing));
     }
 }

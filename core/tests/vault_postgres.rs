@@ -454,7 +454,7 @@ async fn schema_types_and_idempotent_migration_on_postgres() {
     if bad != db.url {
         let msg = assert_kind(
             Store::open(&bad).await,
-            ErrorKind::StoreError,
+            ErrorKind::StoreFailure,
             "bad password",
         );
         assert!(!msg.contains("not-the-password"), "{msg}");
@@ -515,7 +515,7 @@ async fn clear_mode_round_trip_and_usage_enforcement() {
     assert_kind(
         v.sign(&keys.1, b"m", U::ALL, Some(SigningAlgorithmSpec::Ed25519))
             .await,
-        ErrorKind::KeySpecMismatch,
+        ErrorKind::IncompatibleKey,
         "algorithm of another key spec",
     );
     let unknown = Fingerprint::of_key_bytes(b"nothing");
@@ -1333,7 +1333,7 @@ async fn passive_gives_up_when_no_active_instance_migrates() {
     let t0 = Instant::now();
     let msg = assert_kind(
         open_with(&db, Some(&k), o).await,
-        ErrorKind::StoreError,
+        ErrorKind::StoreFailure,
         "passive without an active instance",
     );
     assert!(t0.elapsed() >= Duration::from_millis(400));

@@ -149,7 +149,7 @@ async fn clear_mode_round_trip_and_usage_enforcement() {
         .sign(&keys.1, b"m", U::ALL, Some(SigningAlgorithmSpec::Ed25519))
         .await
         .expect_err("algo");
-    assert_eq!(e.kind(), ErrorKind::KeySpecMismatch);
+    assert_eq!(e.kind(), ErrorKind::IncompatibleKey);
     let unknown: Fingerprint = Fingerprint::of_key_bytes(b"nothing");
     assert_eq!(
         v.sign(&unknown, b"m", U::ALL, None)
@@ -494,7 +494,7 @@ async fn external_mode_with_the_software_kms() {
         )
         .await
         .expect_err("a P-256 key registered as P-384");
-    assert_eq!(e.kind(), ErrorKind::KeySpecMismatch, "{e}");
+    assert_eq!(e.kind(), ErrorKind::IncompatibleKey, "{e}");
     let any = v
         .register_external_any(&p256, Purpose::Signing, Some(U::PROTOCOL_ONLY), None)
         .await

@@ -85,7 +85,7 @@ type GenerateFn = unsafe extern "C" fn(
 /// Every function returns a `tresor_status` code as `uint32_t`: `TRESOR_STATUS_OK`, or an error —
 /// preferably a KMS one: `KMS_UNAVAILABLE` and `KMS_THROTTLED` are retried by tresor's retry layer
 /// (exponential backoff, Canton's defaults), `KMS_KEY_NOT_FOUND`, `KMS_KEY_DISABLED`,
-/// `KMS_PERMISSION_DENIED` and `KMS_ERROR` are not. An unknown code is reported as `KMS_ERROR`. A
+/// `KMS_PERMISSION_DENIED` and `KMS_FAILURE` are not. An unknown code is reported as `KMS_FAILURE`. A
 /// function may describe the failure with `tresor_kms_result_set_error_message` (no secrets).
 ///
 /// Functions are called from tresor's worker threads, possibly several at once: they must be
@@ -467,7 +467,7 @@ impl CDriver {
         if code == tresor_status::Ok as u32 {
             return Ok(r);
         }
-        let kind = ErrorKind::from_code(code).unwrap_or(ErrorKind::KmsError);
+        let kind = ErrorKind::from_code(code).unwrap_or(ErrorKind::KmsFailure);
         let detail = r
             .message
             .unwrap_or_else(|| tresor_status_text(code).to_string());
@@ -504,7 +504,7 @@ impl CDriver {
 
     fn missing(&self, op: &str, what: &str) -> Error {
         Error::new(
-            ErrorKind::KmsError,
+            ErrorKind::KmsFailure,
             format!(
                 "the {} driver returned OK from {op} without {what}",
                 self.name
@@ -713,7 +713,7 @@ impl KmsDriver for CDriver {
             .ok_or_else(|| self.missing("get_public_key", "a public key"))?;
         let key = PublicKey::from_spki_der(&der).map_err(|e| {
             Error::new(
-                ErrorKind::KmsError,
+                ErrorKind::KmsFailure,
                 format!(
                     "the {} driver returned a public key that does not parse: {e}",
                     self.name
@@ -728,7 +728,7 @@ impl KmsDriver for CDriver {
         };
         let spec = spec.ok_or_else(|| {
             Error::new(
-                ErrorKind::KmsError,
+                ErrorKind::KmsFailure,
                 format!(
                     "the {} driver returned a {} key as a {} key",
                     self.name,

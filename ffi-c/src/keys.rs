@@ -344,7 +344,7 @@ pub unsafe extern "C" fn tresor_public_key_verify(
         };
         let (Some(spec), Some(v)) = (k.signing_spec, k.verifier.as_ref()) else {
             return Err(Error::new(
-                ErrorKind::KeySpecMismatch,
+                ErrorKind::IncompatibleKey,
                 "this key cannot verify signatures (it is an RSA encryption key)",
             ));
         };
@@ -378,7 +378,7 @@ pub unsafe extern "C" fn tresor_public_key_encrypt(
         };
         let (Some(spec), Some(e)) = (k.encryption_spec, k.encrypter.as_ref()) else {
             return Err(Error::new(
-                ErrorKind::KeySpecMismatch,
+                ErrorKind::IncompatibleKey,
                 "this key cannot be encrypted to (only EC P-256 and RSA-2048 keys can)",
             ));
         };
@@ -511,7 +511,7 @@ pub unsafe extern "C" fn tresor_private_key_sign(
         let (Some(spec), Some(s)) = (k.key.public_key().key_type().signing_spec(), &k.signer)
         else {
             return Err(Error::new(
-                ErrorKind::KeySpecMismatch,
+                ErrorKind::IncompatibleKey,
                 "this key cannot sign (it is an RSA encryption key)",
             ));
         };
@@ -551,7 +551,7 @@ pub unsafe extern "C" fn tresor_private_key_decrypt(
             &k.decrypter,
         ) else {
             return Err(Error::new(
-                ErrorKind::KeySpecMismatch,
+                ErrorKind::IncompatibleKey,
                 "this key cannot decrypt (only EC P-256 and RSA-2048 keys can)",
             ));
         };

@@ -17,6 +17,7 @@ mod ffi;
 pub mod keys;
 pub mod primitives;
 pub mod status;
+mod status_generated;
 pub mod vault;
 
 pub use ffi::tresor_bytes;

@@ -959,7 +959,7 @@ pub unsafe extern "C" fn tresor_vault_rotate_data_key(
 }
 
 /// Register an existing KMS signing key (external mode): its public key is fetched and, if `spec` is
-/// not NULL, checked against it (`TRESOR_STATUS_KEY_SPEC_MISMATCH`); it is stored with `usage`
+/// not NULL, checked against it (`TRESOR_STATUS_INCOMPATIBLE_KEY`); it is stored with `usage`
 /// (comma-separated) and `name` (may be NULL).
 ///
 /// # Safety

@@ -14,7 +14,7 @@
 //! Errors are classified as spec §4 describes: throttling → [`ErrorKind::KmsThrottled`]; internal errors,
 //! timeouts, I/O and 5xx → [`ErrorKind::KmsUnavailable`] (both retryable); access denied →
 //! [`ErrorKind::KmsPermissionDenied`] naming the IAM action; not found → [`ErrorKind::KmsKeyNotFound`];
-//! disabled or invalid state → [`ErrorKind::KmsKeyDisabled`]; anything else → [`ErrorKind::KmsError`].
+//! disabled or invalid state → [`ErrorKind::KmsKeyDisabled`]; anything else → [`ErrorKind::KmsFailure`].
 //! Messages carry the AWS error code, the service's message and the request id, never payload bytes.
 //!
 //! Credentials come from the AWS default provider chain (environment, profile, web identity, container
@@ -148,7 +148,7 @@ where
         SdkError::ResponseError(_) => return transport("unreadable response"),
         SdkError::ConstructionFailure(_) => {
             return Error::new(
-                ErrorKind::KmsError,
+                ErrorKind::KmsFailure,
                 format!(
                     "aws {action}{on_key}: the request could not be built: {}",
                     DisplayErrorContext(&err)
@@ -225,7 +225,7 @@ fn kind_for(code: &str, status: Option<u16>) -> ErrorKind {
         _ => match status {
             Some(429) => ErrorKind::KmsThrottled,
             Some(s) if s >= 500 => ErrorKind::KmsUnavailable,
-            _ => ErrorKind::KmsError,
+            _ => ErrorKind::KmsFailure,
         },
     }
 }
@@ -236,7 +236,7 @@ fn unsupported(what: String) -> Error {
 
 fn bad_response(action: &str, key: &KmsKeyId, what: &str) -> Error {
     Error::new(
-        ErrorKind::KmsError,
+        ErrorKind::KmsFailure,
         format!("aws {action} on key {key}: {what}"),
     )
 }
@@ -526,7 +526,10 @@ impl AwsKms {
             .map(|m| m.key_id().to_string())
             .filter(|id| !id.is_empty())
             .ok_or_else(|| {
-                Error::new(ErrorKind::KmsError, "aws kms:CreateKey returned no key id")
+                Error::new(
+                    ErrorKind::KmsFailure,
+                    "aws kms:CreateKey returned no key id",
+                )
             })?;
         KmsKeyId::new(id).map_err(|_| {
             Error::new(
@@ -555,7 +558,7 @@ impl AwsKms {
         match pk.spec {
             KmsKeySpec::Signing(_) => Ok(pk),
             other => Err(Error::new(
-                ErrorKind::KmsError,
+                ErrorKind::KmsFailure,
                 format!("aws key {key_id} is an {other} key, not a signing key"),
             )),
         }
@@ -567,7 +570,7 @@ impl AwsKms {
         match pk.spec {
             KmsKeySpec::Encryption(_) => Ok(pk),
             other => Err(Error::new(
-                ErrorKind::KmsError,
+                ErrorKind::KmsFailure,
                 format!("aws key {key_id} is a {other} key, not an encryption key"),
             )),
         }
@@ -894,7 +897,7 @@ mod tests {
         );
         assert_eq!(
             kind_for("ValidationException", Some(400)),
-            ErrorKind::KmsError
+            ErrorKind::KmsFailure
         );
         assert_eq!(kind_for("Whatever", Some(503)), ErrorKind::KmsUnavailable);
         assert_eq!(kind_for("Whatever", Some(429)), ErrorKind::KmsThrottled);

@@ -177,7 +177,7 @@ fn classify(op: &str, target: &str, e: google_cloud_kms_v1::Error) -> Error {
             Code::PermissionDenied | Code::Unauthenticated => ErrorKind::KmsPermissionDenied,
             Code::NotFound => ErrorKind::KmsKeyNotFound,
             Code::FailedPrecondition => ErrorKind::KmsKeyDisabled,
-            _ => ErrorKind::KmsError,
+            _ => ErrorKind::KmsFailure,
         }
     } else if let Some(http) = e.http_status_code() {
         match http {
@@ -185,14 +185,14 @@ fn classify(op: &str, target: &str, e: google_cloud_kms_v1::Error) -> Error {
             401 | 403 => ErrorKind::KmsPermissionDenied,
             404 => ErrorKind::KmsKeyNotFound,
             408 | 499 | 500..=599 => ErrorKind::KmsUnavailable,
-            _ => ErrorKind::KmsError,
+            _ => ErrorKind::KmsFailure,
         }
     } else if e.is_timeout() || e.is_connect() || e.is_io() || e.is_transport() {
         ErrorKind::KmsUnavailable
     } else if e.is_authentication() {
         ErrorKind::KmsPermissionDenied
     } else {
-        ErrorKind::KmsError
+        ErrorKind::KmsFailure
     };
     let detail = match e.status() {
         Some(st) => format!("{}: {}", st.code.name(), st.message),
@@ -241,7 +241,7 @@ fn random_key_id() -> Result<String> {
 
 fn wrong_kind(key_id: &KmsKeyId, want: &str) -> Error {
     Error::new(
-        ErrorKind::KmsError,
+        ErrorKind::KmsFailure,
         format!("GCP KMS key {key_id} is not a {want} key"),
     )
 }
@@ -565,7 +565,7 @@ impl KmsDriver for GcpKms {
             .map_err(|e| classify("sign", &names.version, e))?;
         if resp.signature.is_empty() {
             return Err(Error::new(
-                ErrorKind::KmsError,
+                ErrorKind::KmsFailure,
                 format!("GCP KMS returned an empty signature for {}", names.version),
             ));
         }
@@ -585,7 +585,7 @@ impl KmsDriver for GcpKms {
         )?;
         if algo != EncryptionAlgorithmSpec::RsaOaepSha256 {
             return Err(Error::new(
-                ErrorKind::KeySpecMismatch,
+                ErrorKind::IncompatibleKey,
                 format!("GCP KMS decrypts RSA-OAEP-SHA256 only, not {algo}"),
             ));
         }
@@ -660,7 +660,7 @@ impl KmsDriver for GcpKms {
             VersionKind::Encryption(s) => KmsKeySpec::Encryption(s),
             _ => {
                 return Err(Error::new(
-                    ErrorKind::KmsError,
+                    ErrorKind::KmsFailure,
                     format!(
                         "GCP KMS key {key_id} has algorithm {:?}, which has no Canton key spec",
                         resp.algorithm
@@ -670,7 +670,7 @@ impl KmsDriver for GcpKms {
         };
         let key = PublicKey::from_pem(&resp.pem).map_err(|e| {
             Error::new(
-                ErrorKind::KmsError,
+                ErrorKind::KmsFailure,
                 format!("GCP KMS returned a public key for {key_id} that does not parse: {e}"),
             )
         })?;

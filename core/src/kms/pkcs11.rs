@@ -228,10 +228,10 @@ fn ck_err(what: &str, e: CkError) -> Error {
             | RvError::UserNotLoggedIn
             | RvError::CryptokiNotInitialized => ErrorKind::KmsUnavailable,
             RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid => ErrorKind::KmsKeyNotFound,
-            _ => ErrorKind::KmsError,
+            _ => ErrorKind::KmsFailure,
         },
-        CkError::LibraryLoading(_) => ErrorKind::KmsError,
-        _ => ErrorKind::KmsError,
+        CkError::LibraryLoading(_) => ErrorKind::KmsFailure,
+        _ => ErrorKind::KmsFailure,
     };
     match &e {
         // The function and return value say it all; the crate's long description of the value is noise.
@@ -241,7 +241,7 @@ fn ck_err(what: &str, e: CkError) -> Error {
 }
 
 fn kms_err(detail: impl Into<String>) -> Error {
-    Error::new(ErrorKind::KmsError, detail)
+    Error::new(ErrorKind::KmsFailure, detail)
 }
 
 fn not_found(key_id: &KmsKeyId) -> Error {
@@ -284,7 +284,7 @@ fn context(module: &Path) -> Result<ModuleContext> {
     }
     let ctx = Pkcs11::new(module).map_err(|e| {
         Error::new(
-            ErrorKind::KmsError,
+            ErrorKind::KmsFailure,
             format!("PKCS#11: cannot load the module '{}'", module.display()),
         )
         .with_source(e)
@@ -311,7 +311,7 @@ fn find_slot(ctx: &Pkcs11, label: &str) -> Result<Slot> {
         }
     }
     Err(Error::new(
-        ErrorKind::KmsError,
+        ErrorKind::KmsFailure,
         format!("PKCS#11: no initialised token labelled '{label}'"),
     ))
 }
@@ -634,7 +634,7 @@ fn public_key(
     };
     PublicKey::from_spki_der(&der).map_err(|e| {
         Error::new(
-            ErrorKind::KmsError,
+            ErrorKind::KmsFailure,
             format!("PKCS#11 key {key_id}: the token's public key does not parse"),
         )
         .with_source(e)

@@ -126,7 +126,7 @@ fn spec_to_str(spec: KmsKeySpec) -> String {
 fn spec_from_str(s: &str) -> Result<KmsKeySpec> {
     let bad = || {
         Error::new(
-            ErrorKind::KmsError,
+            ErrorKind::KmsFailure,
             format!("software KMS: unknown key spec '{s}' in the KMS file"),
         )
     };
@@ -422,7 +422,7 @@ impl SoftwareKms {
             .decrypt(&sealed, &aad(key_id.as_str(), &spec_s))
             .map_err(|_| {
                 Error::new(
-                    ErrorKind::KmsError,
+                    ErrorKind::KmsFailure,
                     format!("software KMS key {key_id} failed its integrity check"),
                 )
             })?;
@@ -465,7 +465,7 @@ fn not_found(key_id: &KmsKeyId) -> Error {
 
 fn wrong_kind(key_id: &KmsKeyId, want: &str) -> Error {
     Error::new(
-        ErrorKind::KmsError,
+        ErrorKind::KmsFailure,
         format!("software KMS key {key_id} is not a {want} key"),
     )
 }

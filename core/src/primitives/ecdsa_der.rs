@@ -9,7 +9,7 @@ fn field_len(spec: SigningKeySpec) -> Result<usize> {
         SigningKeySpec::EcP256 | SigningKeySpec::EcSecp256k1 => Ok(32),
         SigningKeySpec::EcP384 => Ok(48),
         SigningKeySpec::EcCurve25519 => Err(Error::new(
-            ErrorKind::KeySpecMismatch,
+            ErrorKind::IncompatibleKey,
             "Ed25519 signatures are raw 64 bytes; DER conversion applies to ECDSA only",
         )),
     }

@@ -33,6 +33,7 @@ use opaque_debug;
 
 mod ecdsa_der;
 mod ecies;
+mod keypair;
 #[cfg(feature = "native")]
 mod native;
 mod portable;
@@ -41,6 +42,7 @@ use zeroize::Zeroizing;
 
 pub use ecdsa_der::{ecdsa_der_to_raw, ecdsa_raw_to_der};
 pub use ecies::ecies_cbc_decrypt_with_ecdh;
+pub use keypair::{KeyPair, PreparedPublicKey};
 #[cfg(feature = "native")]
 pub use native::Native;
 pub use portable::Portable;
@@ -142,6 +144,16 @@ pub trait Backend: sealed::Sealed + Send + Sync + 'static {
     fn rsa_oaep_decrypt(key: &Self::RsaDecrypter, ct: &[u8]) -> Result<Zeroizing<Vec<u8>>>;
 }
 
+impl PrivateKey {
+    /// Generate a fresh key pair of `key_type` from the operating system's RNG, on the default backend.
+    ///
+    /// (Defined here rather than in [`crate::keys`]: key generation is a primitive, and `keys` depends
+    /// on nothing but `scheme` and `error`.)
+    pub fn generate(key_type: KeyType) -> Result<Self> {
+        DefaultBackend::generate(key_type)
+    }
+}
+
 /// Fill `out` with bytes from the operating system's RNG.
 pub fn random_bytes(out: &mut [u8]) -> Result<()> {
     getrandom::fill(out).map_err(|_| Error::internal("the operating system RNG failed"))
@@ -229,7 +241,7 @@ impl<B: Backend> Verifier<B> {
     }
 
     /// Verify `sig` (Canton format) over `msg` with `algo`. `Ok(())` when valid; otherwise
-    /// [`ErrorKind::InvalidSignature`] (opaque), or [`ErrorKind::KeySpecMismatch`] when `algo` does not
+    /// [`ErrorKind::InvalidSignature`] (opaque), or [`ErrorKind::IncompatibleKey`] when `algo` does not
     /// fit the key.
     pub fn verify(&self, algo: SigningAlgorithmSpec, msg: &[u8], sig: &[u8]) -> Result<()> {
         algo.check_key_spec(self.key.key_type().require_signing()?)?;
@@ -410,7 +422,7 @@ impl<B: Backend> core::fmt::Debug for Decrypter<B> {
 pub fn ecdh_p256<B: Backend>(key: &PrivateKey, peer: &PublicKey) -> Result<Zeroizing<[u8; 32]>> {
     if key.key_type() != KeyType::EcP256 || peer.key_type() != KeyType::EcP256 {
         return Err(Error::new(
-            ErrorKind::KeySpecMismatch,
+            ErrorKind::IncompatibleKey,
             "ECDH here is defined for P-256 keys only",
         ));
     }
@@ -435,6 +447,21 @@ impl AesGcmKey<DefaultBackend> {
     /// A key from 16 (AES-128) or 32 (AES-256) raw bytes, on the default backend.
     pub fn new(raw: &[u8]) -> Result<Self> {
         Self::with_backend(raw)
+    }
+
+    /// A key for Canton's symmetric scheme, AES-128-GCM: exactly 16 bytes (Canton's
+    /// `SymmetricKeyScheme` has AES-128 only). [`ErrorKind::MalformedKey`] otherwise.
+    pub fn aes128(raw: &[u8]) -> Result<Self> {
+        if raw.len() != 16 {
+            return Err(Error::new(
+                ErrorKind::MalformedKey,
+                format!(
+                    "an AES-128-GCM key is 16 bytes, got {} (Canton's symmetric scheme is AES-128)",
+                    raw.len()
+                ),
+            ));
+        }
+        Self::new(raw)
     }
 
     /// A fresh random AES-128 key.

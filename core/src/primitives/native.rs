@@ -34,7 +34,7 @@ fn ecdsa_signing_alg(kt: KeyType) -> Result<&'static lc_sig::EcdsaSigningAlgorit
         KeyType::EcP384 => Ok(&lc_sig::ECDSA_P384_SHA384_ASN1_SIGNING),
         KeyType::EcSecp256k1 => Ok(&lc_sig::ECDSA_P256K1_SHA256_ASN1_SIGNING),
         other => Err(Error::new(
-            ErrorKind::KeySpecMismatch,
+            ErrorKind::IncompatibleKey,
             format!("a {other} key is not an ECDSA key"),
         )),
     }
@@ -46,7 +46,7 @@ fn ecdsa_verify_alg(kt: KeyType) -> Result<&'static lc_sig::EcdsaVerificationAlg
         KeyType::EcP384 => Ok(&lc_sig::ECDSA_P384_SHA384_ASN1),
         KeyType::EcSecp256k1 => Ok(&lc_sig::ECDSA_P256K1_SHA256_ASN1),
         other => Err(Error::new(
-            ErrorKind::KeySpecMismatch,
+            ErrorKind::IncompatibleKey,
             format!("a {other} key is not an ECDSA key"),
         )),
     }

@@ -133,7 +133,7 @@ impl Backend for Portable {
             KeyType::EcSecp256k1 => PortableSigner::K256(ec_secret::<k256::Secp256k1>(key)?.into()),
             KeyType::Rsa2048 => {
                 return Err(Error::new(
-                    ErrorKind::KeySpecMismatch,
+                    ErrorKind::IncompatibleKey,
                     "an RSA-2048 key cannot be used for signing",
                 ));
             }
@@ -183,7 +183,7 @@ impl Backend for Portable {
             ),
             KeyType::Rsa2048 => {
                 return Err(Error::new(
-                    ErrorKind::KeySpecMismatch,
+                    ErrorKind::IncompatibleKey,
                     "an RSA-2048 key cannot verify signatures",
                 ));
             }

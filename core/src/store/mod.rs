@@ -40,39 +40,16 @@ pub enum Dialect {
     Postgres,
 }
 
-/// Key purpose, numbered as Canton's `purpose` column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Purpose {
-    /// A signing key.
-    Signing = 0,
-    /// An encryption (decryption) key.
-    Encryption = 1,
-}
+pub use crate::scheme::Purpose;
 
-impl Purpose {
-    /// The name used in tables and JSON.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Signing => "signing",
-            Self::Encryption => "encryption",
-        }
-    }
-
-    fn from_db(n: i64) -> Result<Self> {
-        match n {
-            0 => Ok(Self::Signing),
-            1 => Ok(Self::Encryption),
-            _ => Err(Error::new(
-                ErrorKind::StoreCorrupted,
-                format!("unknown key purpose {n} in the store"),
-            )),
-        }
-    }
-}
-
-impl core::fmt::Display for Purpose {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.as_str())
+fn purpose_from_db(n: i64) -> Result<Purpose> {
+    match n {
+        0 => Ok(Purpose::Signing),
+        1 => Ok(Purpose::Encryption),
+        _ => Err(Error::new(
+            ErrorKind::StoreCorrupted,
+            format!("unknown key purpose {n} in the store"),
+        )),
     }
 }
 
@@ -162,7 +139,7 @@ impl core::fmt::Debug for Store {
 }
 
 pub(crate) fn db_err(what: &str, e: sqlx::Error) -> Error {
-    Error::new(ErrorKind::StoreError, format!("key store: {what} failed")).with_source(e)
+    Error::new(ErrorKind::StoreFailure, format!("key store: {what} failed")).with_source(e)
 }
 
 /// The current time in ms since the Unix epoch.
@@ -345,7 +322,7 @@ impl Store {
         let current = current.unwrap_or(0);
         if current > SCHEMA_VERSION {
             return Err(Error::new(
-                ErrorKind::StoreError,
+                ErrorKind::StoreFailure,
                 format!(
                     "the key store has schema version {current}, newer than this tresor ({SCHEMA_VERSION}); upgrade tresor"
                 ),
@@ -468,7 +445,7 @@ pub(crate) fn row_to_key(r: &AnyRow) -> Result<KeyRow> {
     Ok(KeyRow {
         fingerprint: fp.parse().map_err(|_| corrupt("fingerprint"))?,
         name: r.try_get(1).map_err(|_| corrupt("name"))?,
-        purpose: Purpose::from_db(purpose)?,
+        purpose: purpose_from_db(purpose)?,
         usage: usage
             .map(|u| SigningKeyUsageSet::parse_list(&u))
             .transpose()

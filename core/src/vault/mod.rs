@@ -429,7 +429,7 @@ impl Vault {
             }
             if start.elapsed() >= timeout {
                 return Err(Error::new(
-                    ErrorKind::StoreError,
+                    ErrorKind::StoreFailure,
                     format!(
                         "passive instance: the active instance did not finish migrating within {timeout:?}"
                     ),
@@ -544,7 +544,7 @@ impl Vault {
             None => {
                 if role != Role::Active {
                     return Err(Error::new(
-                        ErrorKind::StoreError,
+                        ErrorKind::StoreFailure,
                         "passive instance found no data key",
                     ));
                 }
@@ -637,7 +637,7 @@ impl Vault {
         };
         if role != Role::Active {
             return Err(Error::new(
-                ErrorKind::StoreError,
+                ErrorKind::StoreFailure,
                 "passive instance: the store is still encrypted",
             ));
         }
@@ -796,7 +796,7 @@ impl Vault {
     }
 
     /// Register a key that already exists in the KMS (external mode): fetch its public key, check that
-    /// it is of the `expected` spec (`KeySpecMismatch` otherwise), compute the fingerprint, store the
+    /// it is of the `expected` spec (`IncompatibleKey` otherwise), compute the fingerprint, store the
     /// row. Creates nothing in the KMS.
     pub async fn register_external(
         &self,
@@ -853,7 +853,7 @@ impl Vault {
             && want != pk.spec
         {
             return Err(Error::new(
-                ErrorKind::KeySpecMismatch,
+                ErrorKind::IncompatibleKey,
                 format!(
                     "KMS key {kms_key_id} is a {} key, a {want} key was expected",
                     pk.spec
@@ -865,7 +865,7 @@ impl Vault {
             (Purpose::Encryption, KmsKeySpec::Encryption(s)) => s.as_str(),
             (_, got) => {
                 return Err(Error::new(
-                    ErrorKind::KeySpecMismatch,
+                    ErrorKind::IncompatibleKey,
                     format!(
                         "KMS key {kms_key_id} is a {got} key, a {} key was expected",
                         purpose.as_str()
@@ -1351,7 +1351,7 @@ impl Vault {
             .rows_affected();
         if n != 1 {
             return Err(Error::new(
-                ErrorKind::StoreError,
+                ErrorKind::StoreFailure,
                 "the data key changed during rotation; try again",
             ));
         }

@@ -306,7 +306,7 @@ static uint32_t lock_usable_key(soft_kms *d, const char *id, key_kind kind, tres
   if (!k) {
     st = fail(r, TRESOR_STATUS_KMS_KEY_NOT_FOUND, "c-soft-kms has no key '%s'", id);
   } else if (k->kind != kind) {
-    st = fail(r, TRESOR_STATUS_KMS_ERROR, "c-soft-kms key '%s' is not a %s key", id,
+    st = fail(r, TRESOR_STATUS_KMS_FAILURE, "c-soft-kms key '%s' is not a %s key", id,
               kind == KIND_SIGNING ? "signing" : kind == KIND_ENCRYPTION ? "encryption" : "symmetric");
   } else if (!k->enabled) {
     st = fail(r, TRESOR_STATUS_KMS_KEY_DISABLED, "c-soft-kms key '%s' is disabled", id);
@@ -336,7 +336,7 @@ static uint32_t generate_pair(soft_kms *d, op o, key_kind kind, const char *spec
   uint32_t st;
   if (enter(d, o, r, &st)) return st;
   get_field(d, name ? name : "", d->last_name, sizeof d->last_name);
-  if (!in_list(specs, spec)) return fail(r, TRESOR_STATUS_KMS_ERROR, "c-soft-kms does not make %s keys", spec);
+  if (!in_list(specs, spec)) return fail(r, TRESOR_STATUS_KMS_FAILURE, "c-soft-kms does not make %s keys", spec);
   const tresor_private_key *priv = NULL;
   st = tresor_private_key_generate(spec, &priv);
   if (st != TRESOR_STATUS_OK) return fail(r, st, "key generation failed (%s)", tresor_status_name(st));
@@ -346,7 +346,7 @@ static uint32_t generate_pair(soft_kms *d, op o, key_kind kind, const char *spec
   pthread_mutex_unlock(&d->table->mu);
   if (!ok) {
     tresor_private_key_free(priv);
-    return fail(r, TRESOR_STATUS_KMS_ERROR, "c-soft-kms is full");
+    return fail(r, TRESOR_STATUS_KMS_FAILURE, "c-soft-kms is full");
   }
   return tresor_kms_result_set_key_id(r, id);
 }
@@ -370,7 +370,7 @@ static uint32_t drv_generate_symmetric_key(void *ctx, const char *name, tresor_k
   pthread_mutex_lock(&d->table->mu);
   bool ok = key_add_locked(d->table, KIND_SYMMETRIC, NULL, id);
   pthread_mutex_unlock(&d->table->mu);
-  if (!ok) return fail(r, TRESOR_STATUS_KMS_ERROR, "c-soft-kms cannot add a symmetric key");
+  if (!ok) return fail(r, TRESOR_STATUS_KMS_FAILURE, "c-soft-kms cannot add a symmetric key");
   return tresor_kms_result_set_key_id(r, id);
 }
 
@@ -381,7 +381,7 @@ static uint32_t drv_sign(void *ctx, const char *key_id, const uint8_t *data, siz
   get_field(d, algorithm, d->last_algorithm, sizeof d->last_algorithm);
   get_field(d, key_id, d->last_key_id, sizeof d->last_key_id);
   if (enter(d, OP_SIGN, r, &st)) return st;
-  if (!in_list(SIGNING_ALGOS, algorithm)) return fail(r, TRESOR_STATUS_KMS_ERROR, "no algorithm %s", algorithm);
+  if (!in_list(SIGNING_ALGOS, algorithm)) return fail(r, TRESOR_STATUS_KMS_FAILURE, "no algorithm %s", algorithm);
   soft_key *k;
   if ((st = lock_usable_key(d, key_id, KIND_SIGNING, r, &k)) != TRESOR_STATUS_OK) return st;
   tresor_bytes sig = {0};
@@ -458,7 +458,7 @@ static uint32_t drv_get_public_key(void *ctx, const char *key_id, tresor_kms_res
   }
   if (k->kind == KIND_SYMMETRIC) {
     pthread_mutex_unlock(&t->mu);
-    return fail(r, TRESOR_STATUS_KMS_ERROR, "'%s' is a symmetric key", key_id);
+    return fail(r, TRESOR_STATUS_KMS_FAILURE, "'%s' is a symmetric key", key_id);
   }
   uint32_t purpose = k->kind == KIND_SIGNING ? TRESOR_KEY_PURPOSE_SIGNING : TRESOR_KEY_PURPOSE_ENCRYPTION;
   const tresor_public_key *pub = NULL;
@@ -838,7 +838,7 @@ static void test_external(void) {
   tresor_bytes_free(&sig);
   /* An algorithm the key spec does not allow, or a usage the key lacks, is refused before the KMS. */
   EXPECT_STATUS(tresor_vault_sign(v, p256_fp.hex, "protocol", "ed-25519", MSG, sizeof MSG, &sig),
-                TRESOR_STATUS_KEY_SPEC_MISMATCH);
+                TRESOR_STATUS_INCOMPATIBLE_KEY);
   EXPECT_STATUS(tresor_vault_sign(v, p256_fp.hex, "namespace", NULL, MSG, sizeof MSG, &sig),
                 TRESOR_STATUS_USAGE_NOT_ALLOWED);
   EXPECT(calls(d, OP_SIGN) == 2);
@@ -908,12 +908,12 @@ static void test_external(void) {
   char enc_id[KEY_ID_LEN];
   key_table_add(kms, KIND_ENCRYPTION, "ec-p-256", enc_id);
   EXPECT_STATUS(tresor_vault_register_signing_key(v, enc_id, "ec-p-256", "protocol", NULL, &reg_fp),
-                TRESOR_STATUS_KEY_SPEC_MISMATCH);
+                TRESOR_STATUS_INCOMPATIBLE_KEY);
   /* The header says the fetched key is "checked against `spec`": a P-256 key registered as P-384. */
   char p256_reg[KEY_ID_LEN];
   key_table_add(kms, KIND_SIGNING, "ec-p-256", p256_reg);
   st = tresor_vault_register_signing_key(v, p256_reg, "ec-p-384", "protocol", NULL, &reg_fp);
-  EXPECT(st == TRESOR_STATUS_KEY_SPEC_MISMATCH);
+  EXPECT(st == TRESOR_STATUS_INCOMPATIBLE_KEY);
   /* With a NULL spec any signing key is accepted, stored with the spec the KMS reports. */
   EXPECT_OK(tresor_vault_register_signing_key(v, p256_reg, NULL, "protocol", NULL, &reg_fp));
   list = NULL;
@@ -1017,11 +1017,11 @@ static void test_errors(void) {
   EXPECT(calls(d, OP_SIGN) == 1);
   set_fault(d, OP_SIGN, 0, 0, NULL);
 
-  /* A status tresor does not know is KMS_ERROR, and the message names it. */
+  /* A status tresor does not know is KMS_FAILURE, and the message names it. */
   reset_calls(d);
   set_fault(d, OP_SIGN, 12345, 1, NULL);
   tresor_status st = tresor_vault_sign(v, fp.hex, "protocol", NULL, MSG, sizeof MSG, &sig);
-  EXPECT(st == TRESOR_STATUS_KMS_ERROR);
+  EXPECT(st == TRESOR_STATUS_KMS_FAILURE);
   EXPECT(!tresor_status_is_retryable(st));
   EXPECT_ERROR_MENTIONS("12345");
   EXPECT(calls(d, OP_SIGN) == 1);
@@ -1031,7 +1031,7 @@ static void test_errors(void) {
   set_fault(d, OP_SIGN, TRESOR_STATUS_OK, 1, NULL);
   st = tresor_vault_sign(v, fp.hex, "protocol", NULL, MSG, sizeof MSG, &sig);
   EXPECT(st != TRESOR_STATUS_OK);
-  EXPECT(st == TRESOR_STATUS_KMS_ERROR);
+  EXPECT(st == TRESOR_STATUS_KMS_FAILURE);
   EXPECT_ERROR_MENTIONS("without a signature");
   EXPECT(sig.data == NULL);
   EXPECT(calls(d, OP_SIGN) == 1);
@@ -1042,10 +1042,10 @@ static void test_errors(void) {
   /* The same driver bug in generate_signing_key (no key id) and get_public_key (no key). */
   tresor_fingerprint fp2;
   set_fault(d, OP_GEN_SIGNING, TRESOR_STATUS_OK, 1, NULL);
-  EXPECT_STATUS(tresor_vault_generate_signing_key(v, "ec-p-256", "protocol", NULL, &fp2), TRESOR_STATUS_KMS_ERROR);
+  EXPECT_STATUS(tresor_vault_generate_signing_key(v, "ec-p-256", "protocol", NULL, &fp2), TRESOR_STATUS_KMS_FAILURE);
   EXPECT_ERROR_MENTIONS("without a key id");
   set_fault(d, OP_GET_PUBLIC_KEY, TRESOR_STATUS_OK, 1, NULL);
-  EXPECT_STATUS(tresor_vault_generate_signing_key(v, "ec-p-256", "protocol", NULL, &fp2), TRESOR_STATUS_KMS_ERROR);
+  EXPECT_STATUS(tresor_vault_generate_signing_key(v, "ec-p-256", "protocol", NULL, &fp2), TRESOR_STATUS_KMS_FAILURE);
   EXPECT_ERROR_MENTIONS("without a public key");
 
   /* A key still being created: key_exists_and_is_active answers KMS_UNAVAILABLE twice; generation
@@ -1099,8 +1099,8 @@ static void test_errors(void) {
   dir = test_tmpdir("driver");
   d = soft_kms_new(kms);
   id = d->instance;
-  set_fault(d, OP_ENCRYPT_SYMMETRIC, TRESOR_STATUS_KMS_ERROR, 1, "wrap refused");
-  EXPECT_STATUS(open_vault(ENVELOPE_CFG, dir, d, true, -1, &v), TRESOR_STATUS_KMS_ERROR);
+  set_fault(d, OP_ENCRYPT_SYMMETRIC, TRESOR_STATUS_KMS_FAILURE, 1, "wrap refused");
+  EXPECT_STATUS(open_vault(ENVELOPE_CFG, dir, d, true, -1, &v), TRESOR_STATUS_KMS_FAILURE);
   EXPECT_ERROR_MENTIONS("wrap refused");
   EXPECT(releases(id) == 1);
   /* Nothing was recorded: the next open starts over (a new wrapper key) and works. */

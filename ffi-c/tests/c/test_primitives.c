@@ -33,7 +33,7 @@ static void test_version_and_statuses(void) {
   EXPECT(tresor_status_is_retryable(TRESOR_STATUS_KMS_THROTTLED));
   EXPECT(!tresor_status_is_retryable(TRESOR_STATUS_KMS_PERMISSION_DENIED));
   EXPECT(!tresor_status_is_retryable(TRESOR_STATUS_OK));
-  EXPECT(TRESOR_STATUS_NULL_ARGUMENT == 101 && TRESOR_STATUS_KMS_ERROR == 501);
+  EXPECT(TRESOR_STATUS_NULL_ARGUMENT == 101 && TRESOR_STATUS_KMS_FAILURE == 501);
 
   /* The last error message: set by a failure, copied on request, too-small buffers reported. */
   const tresor_public_key *pk = NULL;
@@ -82,7 +82,7 @@ static void test_ed25519_known_answer(void) {
   sig[10] ^= 1;
   EXPECT_STATUS(tresor_public_key_verify(pk, NULL, NULL, 0, sig, sizeof sig), TRESOR_STATUS_INVALID_SIGNATURE);
   EXPECT_STATUS(tresor_public_key_verify(pk, NULL, NULL, 0, sig, 63), TRESOR_STATUS_MALFORMED_SIGNATURE);
-  EXPECT_STATUS(tresor_public_key_verify(pk, "ec-dsa-sha-256", NULL, 0, sig, 64), TRESOR_STATUS_KEY_SPEC_MISMATCH);
+  EXPECT_STATUS(tresor_public_key_verify(pk, "ec-dsa-sha-256", NULL, 0, sig, 64), TRESOR_STATUS_INCOMPATIBLE_KEY);
   EXPECT_STATUS(tresor_public_key_verify(pk, "ed-448", NULL, 0, sig, 64), TRESOR_STATUS_UNKNOWN_SCHEME);
   EXPECT_ERROR_MENTIONS("ed-25519"); /* the message lists what is accepted */
   /* The fingerprint is Canton's hash with purpose 12 over the raw key. */
@@ -135,7 +135,7 @@ static void test_signing_roundtrips(void) {
     /* Only P-256 keys both sign and decrypt (ECIES); the others cannot decrypt. */
     tresor_bytes pt = {0};
     if (strcmp(specs[i], "ec-p-256") != 0) {
-      EXPECT_STATUS(tresor_private_key_decrypt(sk, NULL, msg, sizeof msg, &pt), TRESOR_STATUS_KEY_SPEC_MISMATCH);
+      EXPECT_STATUS(tresor_private_key_decrypt(sk, NULL, msg, sizeof msg, &pt), TRESOR_STATUS_INCOMPATIBLE_KEY);
     }
     EXPECT(pt.data == NULL);
 
@@ -178,7 +178,7 @@ static void test_encryption_roundtrips(void) {
     EXPECT(pt.data == NULL);
     EXPECT_STATUS(tresor_private_key_decrypt(sk, NULL, ct.data, 3, &pt), TRESOR_STATUS_MALFORMED_CIPHERTEXT);
     EXPECT_STATUS(tresor_public_key_encrypt(pk, algos[1 - i], secret, sizeof secret, &ct),
-                  TRESOR_STATUS_KEY_SPEC_MISMATCH);
+                  TRESOR_STATUS_INCOMPATIBLE_KEY);
     tresor_bytes_free(&ct);
     tresor_public_key_free(pk);
     tresor_private_key_free(sk);
@@ -189,7 +189,7 @@ static void test_encryption_roundtrips(void) {
   EXPECT_OK(tresor_private_key_generate("ec-curve-25519", &ed));
   EXPECT_OK(tresor_private_key_public_key(ed, &edp));
   tresor_bytes ct = {0};
-  EXPECT_STATUS(tresor_public_key_encrypt(edp, NULL, secret, sizeof secret, &ct), TRESOR_STATUS_KEY_SPEC_MISMATCH);
+  EXPECT_STATUS(tresor_public_key_encrypt(edp, NULL, secret, sizeof secret, &ct), TRESOR_STATUS_INCOMPATIBLE_KEY);
   tresor_public_key_free(edp);
   tresor_private_key_free(ed);
   const tresor_private_key *none = NULL;
