@@ -21,7 +21,7 @@ const pkg = resolve(here, "..");
 const repo = resolve(pkg, "..");
 const out = resolve(pkg, process.env.TRESOR_WASM_OUT ?? "dist");
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, "target", "wasm");
-const GZIP_BUDGET = 150 * 1000; // bytes: 150 KB
+const GZIP_BUDGET = Number(process.env.TRESOR_WASM_GZIP_BUDGET ?? 150 * 1000); // bytes: 150 KB
 
 function run(cmd, args, opts = {}) {
   console.log(`$ ${cmd} ${args.join(" ")}`);
