@@ -4,6 +4,7 @@
 # summary. Installs a JDK 17 and Maven with apt-get when missing. Meant to be called by scripts/test.sh.
 #
 # Usage: bindings-jvm/scripts/test.sh [--offline]
+#        (from any directory; the build is `mvn package` of bindings-jvm/pom.xml after removing the modules' target/)
 # Environment: TRESOR_SKIP_INSTALL=1 (install nothing), TRESOR_MAVEN_OFFLINE=1 (same as --offline: Maven's -o,
 #              for a machine whose ~/.m2 already holds everything from one online run).
 set -uo pipefail
@@ -30,7 +31,10 @@ command -v mvn >/dev/null || apt_install maven || { echo "bindings-jvm: no Maven
 mkdir -p "$LOG_DIR"
 echo "java: $(java -version 2>&1 | head -n1); $(mvn -v 2>/dev/null | head -n1 | sed 's/\x1b\[[0-9;]*m//g')"
 start=$(date +%s)
-mvn -f "$DIR/pom.xml" -B -ntp "${OFFLINE[@]}" clean package >"$LOG" 2>&1
+# What `mvn clean` would do, without needing the clean plugin: a machine that ran `mvn package` once can run this
+# offline. Stale classes of deleted sources would otherwise still run as tests.
+for module_pom in "$DIR"/*/pom.xml; do rm -rf "$(dirname "$module_pom")/target"; done
+mvn -f "$DIR/pom.xml" -B -ntp "${OFFLINE[@]}" package >"$LOG" 2>&1
 status=$?
 elapsed=$(( $(date +%s) - start ))
 
