@@ -54,7 +54,7 @@ if (nightly) {
   // No panic locations and no Debug formatting code either (tresor's messages use Display only).
   rustflags.push("-Zunstable-options", "-Cpanic=immediate-abort", "-Zlocation-detail=none", "-Zfmt-debug=none");
   cargoArgs.unshift(`+${process.env.TRESOR_WASM_TOOLCHAIN ?? "nightly"}`);
-  cargoArgs.push("-Zbuild-std=std,panic_abort");
+  cargoArgs.push("-Zbuild-std=std,panic_abort", "-Zbuild-std-features=optimize_for_size");
 }
 if (rustflags.length) env.CARGO_ENCODED_RUSTFLAGS = rustflags.join("\x1f");
 if (process.env.TRESOR_WASM_OPT_LEVEL) env.CARGO_PROFILE_RELEASE_OPT_LEVEL = process.env.TRESOR_WASM_OPT_LEVEL;
@@ -108,7 +108,8 @@ if (level !== "none") {
     "--enable-multivalue",
   ];
   if (process.env.TRESOR_WASM_SIMD === "1") features.push("--enable-simd");
-  run(wasmOpt, [`-${level}`, "--converge", ...features, "--strip-debug", "--strip-producers", wasmPath, "-o", wasmPath]);
+  // The module defines its own memory, so it starts zero-filled (also after a reset, which makes a new instance).
+  run(wasmOpt, ["--zero-filled-memory", `-${level}`, "--converge", ...features, "--strip-debug", "--strip-producers", wasmPath, "-o", wasmPath]);
 }
 
 // 4. the JS module, its types, the error class (with the generated error table when it exists)

@@ -123,6 +123,7 @@ export function decryptNatively(entry, ciphertext, tag) {
   const ct = join(fixturesDir, `ct-${tag}.bin`);
   const pt = join(fixturesDir, `pt-${tag}.bin`);
   writeFileSync(ct, ciphertext);
+  rmSync(pt, { force: true }); // the CLI refuses to overwrite
   const results = [];
   sh(cli, ["decrypt", "--key", key, "--algo", entry.algorithm, "--in", ct, "--out", pt]);
   results.push({ by: "tresor-cli", plaintext: readFileSync(pt) });
