@@ -13,14 +13,19 @@
 #[cfg(feature = "config")]
 pub mod config;
 pub mod error;
+#[cfg(feature = "vault")]
+pub mod hazmat;
 pub mod keys;
 #[cfg(feature = "vault")]
 pub mod kms;
 pub mod primitives;
 pub mod scheme;
 #[cfg(feature = "vault")]
-pub mod store;
+mod store;
 pub mod util;
+// The audit log moves to its own top-level module; until then it is the KMS's.
+#[cfg(feature = "vault")]
+pub use kms::audit;
 #[cfg(feature = "vault")]
 pub mod vault;
 
@@ -33,6 +38,10 @@ pub use scheme::{
     EncryptionAlgorithmSpec, EncryptionKeySpec, KeySpec, Purpose, SignatureFormat,
     SigningAlgorithmSpec, SigningKeySpec,
 };
+#[cfg(feature = "vault")]
+pub use vault::blocking::{BlockingVault, runtime};
+#[cfg(feature = "vault")]
+pub use vault::{KeyInfo, Vault};
 
 /// The README's Rust example, compiled and run as a doc test.
 #[doc = include_str!("../../README.md")]

@@ -15,32 +15,37 @@
 //! [`ErrorKind::InvalidArgument`], a file that cannot be read [`ErrorKind::Io`].
 //!
 //! ```no_run
-//! # async fn run() -> tresor::Result<()> {
-//! use tresor::config::{Config, OpenOptions, open};
+//! # fn run() -> tresor::Result<()> {
+//! use tresor::BlockingVault;
+//! use tresor::config::{Config, ConfigSources, OpenOptions};
 //!
-//! let mut cfg = Config::from_toml_file(std::path::Path::new("/etc/tresor/tresor.toml"))?;
-//! cfg.apply_env()?;
-//! let opened = open(&cfg, OpenOptions::default()).await?;
-//! println!("{} keys", opened.vault.list().await?.len());
+//! // /etc/tresor/tresor.toml, with the TRESOR_* environment overrides.
+//! let cfg = Config::load(&ConfigSources::new().file("/etc/tresor/tresor.toml"))?;
+//! let vault = BlockingVault::open(&cfg, OpenOptions::new())?;
+//! println!("{} keys", vault.list_keys()?.len());
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! (`config::open` is the same for async programs.)
 
 mod hocon;
 mod open;
+mod sources;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::audit::AuditLogConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kms::KmsKeyId;
-use crate::kms::audit::AuditLogConfig;
 use crate::kms::registry::KmsConfig as RegistryConfig;
 use crate::vault::{CacheConfig, EnvelopeConfig, Mode, Role};
 
 use hocon::{Node, Value};
 
 pub use open::{OpenOptions, Opened, open};
+pub use sources::{CONFIG_ENV, ConfigSources, DEFAULT_CONFIG_FILE};
 
 /// Poll period of a passive instance (Canton's 50 ms).
 const PASSIVE_POLL: Duration = Duration::from_millis(50);
@@ -275,7 +280,7 @@ impl KmsSettings {
                 };
                 return Some(invalid(format!(
                     "{}: KMS type 'driver': {what} plug-ins that only a program using the tresor library \
-                     can supply (OpenOptions::driver); this program was given none. Built in: type = \
+                     can supply; this program was given none. Built in: type = \
                      software, aws, gcp, pkcs11",
                     self.origin
                 )));
@@ -390,20 +395,6 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or("");
     (!path.is_empty() && !path.starts_with(':')).then(|| PathBuf::from(path))
-}
-
-/// A database URL with its password replaced by `***` (`postgres://u:***@h/db`), for messages.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s + 3 => {
-            let creds = &url[s + 3..at];
-            match creds.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }
 
 // --- reading a config tree (TOML and HOCON share it) -------------------------------------------
@@ -1545,10 +1536,6 @@ mod tests {
         assert_eq!(
             resolve_store_url("postgres://u:p@h/db", base),
             "postgres://u:p@h/db"
-        );
-        assert_eq!(
-            redact_url("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
         );
         assert_eq!(
             sqlite_path("sqlite:///var/t.db?x=1"),

@@ -5,38 +5,78 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::{Config, KmsSettings, KmsType, PASSPHRASE_ENV, invalid, redact_url, sqlite_path};
+use super::{Config, KmsSettings, KmsType, PASSPHRASE_ENV, invalid, sqlite_path};
 use crate::error::{Error, ErrorKind, Result};
 use crate::kms::audit::AuditLog;
 use crate::kms::registry::KmsConfig as RegistryConfig;
 use crate::kms::software::{MasterKeySource, SoftwareKms};
 use crate::kms::{KmsDriver, LayerConfig};
 use crate::store::Store;
+use crate::util::redact_url;
 use crate::vault::{Mode, ProgressFn, Vault, VaultOptions};
 
-/// Options of [`open`].
-#[derive(Default)]
+/// Options of [`open`] (a builder: `OpenOptions::new().create(true)`).
+#[derive(Default, Clone)]
+#[non_exhaustive]
 pub struct OpenOptions {
-    /// Create the store file and the software KMS file when missing (`tresor init`); otherwise a
-    /// missing file is an error naming it.
-    pub create: bool,
+    create: bool,
+    audit_log_file: Option<PathBuf>,
+    kms_passphrase: Option<Zeroizing<String>>,
+    progress: Option<ProgressFn>,
+    max_retries: Option<u32>,
+    driver: Option<Arc<dyn KmsDriver>>,
+}
+
+impl OpenOptions {
+    /// The defaults: missing files are errors, the audit log where the configuration says, no
+    /// passphrase, no progress callback, Canton's retry policy, the KMS the configuration names.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Create the store file and the software KMS file when missing (what `tresor init` does);
+    /// otherwise a missing file is an error naming it.
+    pub fn create(mut self, create: bool) -> Self {
+        self.create = create;
+        self
+    }
+
     /// Where the KMS audit log goes (overrides `KMS_LOG_FILE_NAME` and the default next to the config
     /// file).
-    pub audit_log_file: Option<PathBuf>,
-    /// The software KMS passphrase when the config does not say where to find it (no key file,
+    pub fn audit_log_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.audit_log_file = Some(path.into());
+        self
+    }
+
+    /// The software KMS passphrase when the configuration does not say where to find it (no key file,
     /// passphrase file or `TRESOR_KMS_PASSPHRASE`; see [`Config::needs_kms_passphrase`]). Ignored
     /// otherwise.
-    pub kms_passphrase: Option<Zeroizing<String>>,
+    pub fn kms_passphrase(mut self, passphrase: Zeroizing<String>) -> Self {
+        self.kms_passphrase = Some(passphrase);
+        self
+    }
+
     /// A progress callback for long start-up migrations.
-    pub progress: Option<ProgressFn>,
-    /// Maximum retries of the retry layer for cloud, HSM and caller drivers (`None` = Canton's default,
-    /// unlimited). The CLI passes `Some(10)`.
-    pub max_retries: Option<u32>,
-    /// A KMS driver supplied by the caller (e.g. a driver written in C). When set, the config's `[kms]`
-    /// block must be absent or `type = "driver"`; the driver is used as the KMS (wrapper key in
-    /// envelope mode, key holder in external mode). When `audit-logging = true` it gets the driver
-    /// layers too (retry, rate limits, audit log, health tracking).
-    pub driver: Option<Arc<dyn KmsDriver>>,
+    pub fn progress(mut self, progress: ProgressFn) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Give up on a transiently failing KMS after `n` retries (default: Canton's, without limit). The
+    /// CLI uses 10.
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = Some(n);
+        self
+    }
+
+    /// A KMS driver supplied by the program (e.g. one written in C, or a Canton driver's backend). The
+    /// configuration's `kms` block must then be absent or `type = "driver"`; the driver is used as the
+    /// KMS (wrapper key in envelope mode, key holder in external mode), with the driver layers (retry,
+    /// rate limits, bounds, health tracking, and the audit log with `audit-logging = true`).
+    pub fn driver(mut self, driver: Arc<dyn KmsDriver>) -> Self {
+        self.driver = Some(driver);
+        self
+    }
 }
 
 impl core::fmt::Debug for OpenOptions {
@@ -127,8 +167,7 @@ fn master_source(kms: &KmsSettings, given: Option<Zeroizing<String>>) -> Result<
         Some(_) => Err(invalid("the software KMS passphrase is empty")),
         None => Err(invalid(
             "the software KMS needs its master key: set key-file or passphrase-file in [kms], or \
-             TRESOR_KMS_KEY_FILE or TRESOR_KMS_PASSPHRASE (a program can pass it in \
-             OpenOptions::kms_passphrase)",
+             TRESOR_KMS_KEY_FILE or TRESOR_KMS_PASSPHRASE, or pass the passphrase when opening",
         )),
     }
 }
@@ -174,7 +213,7 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
         (Some(_), Some(kms)) if !matches!(kms.kind, KmsType::Driver(_)) => {
             return Err(invalid(format!(
                 "{}: the configuration sets KMS type '{}', but the program passed its own KMS driver \
-                 (OpenOptions::driver); remove the kms block or set type = \"driver\"",
+                 (a driver from the program); remove the kms block or set type = \"driver\"",
                 kms.origin,
                 kms.kind.as_str()
             )));
@@ -199,7 +238,7 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
                 return Err(Error::new(
                     ErrorKind::Io,
                     format!(
-                        "the software KMS file '{}' does not exist (check [kms] path, or run 'tresor init')",
+                        "the software KMS file '{}' does not exist (check [kms] path; a new KMS file is made only when opening with create set)",
                         kms.path.display()
                     ),
                 ));
@@ -224,7 +263,7 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
         return Err(Error::new(
             ErrorKind::Io,
             format!(
-                "the key store '{}' does not exist (check [store] url, or run 'tresor init')",
+                "the key store '{}' does not exist (check [store] url; a new store is made only when opening with create set)",
                 p.display()
             ),
         ));
@@ -256,27 +295,33 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
         .await
         .map_err(context(&format!("key store {}", redact_url(&url))))?;
     let audit_logging = cfg.kms.as_ref().is_some_and(|k| k.audit_logging);
+    let audit = if audit_logging && kms.is_some() {
+        let audit = cfg.audit_log_config(audit_log_file.as_deref())?;
+        let what = format!("KMS audit log '{}'", audit.path.display());
+        Some(Arc::new(AuditLog::open(audit).map_err(context(&what))?))
+    } else {
+        None
+    };
     if let Some(d) = kms.as_mut()
-        && (audit_logging || layered_always)
+        && (audit.is_some() || layered_always)
     {
         let mut layers = LayerConfig::defaults_for(d.as_ref());
-        if audit_logging {
-            let audit = cfg.audit_log_config(audit_log_file.as_deref())?;
-            let what = format!("KMS audit log '{}'", audit.path.display());
-            layers = layers.with_audit(Arc::new(AuditLog::open(audit).map_err(context(&what))?));
+        if let Some(log) = &audit {
+            layers = layers.with_audit(log.clone());
         }
         if let (Some(r), Some(n)) = (layers.retry.as_mut(), max_retries) {
             r.failures.max_retries = Some(n);
         }
         *d = crate::kms::layered(d.clone(), layers);
     }
-    let options = VaultOptions {
-        mode,
-        role: cfg.role(),
-        cache: cfg.cache,
-        progress,
-    };
-    let vault = Vault::open(store, kms, options)
+    let mut options = VaultOptions::new(mode).role(cfg.role()).cache(cfg.cache);
+    if let Some(p) = progress {
+        options = options.progress(p);
+    }
+    if let Some(log) = audit {
+        options = options.audit_log(log);
+    }
+    let vault = Vault::open_store(store, kms, options)
         .await
         .map_err(context("opening the key store"))?;
     Ok(Opened {
@@ -324,16 +369,13 @@ mod tests {
         assert!(e.message().contains("k.db' does not exist"), "{e}");
         assert!(std::error::Error::source(&e).is_none());
         let opened = rt
-            .block_on(open(
-                &cfg,
-                OpenOptions {
-                    create: true,
-                    ..OpenOptions::default()
-                },
-            ))
+            .block_on(open(&cfg, OpenOptions::new().create(true)))
             .expect("creates");
         assert!(opened.software_kms.is_some());
-        assert_eq!(rt.block_on(opened.vault.list()).expect("list").len(), 0);
+        assert_eq!(
+            rt.block_on(opened.vault.list_keys()).expect("list").len(),
+            0
+        );
         drop(opened);
         rt.block_on(open(&cfg, OpenOptions::default()))
             .expect("reopens");
@@ -360,40 +402,29 @@ mod tests {
         assert!(cfg.needs_kms_passphrase());
         let rt = rt();
         let e = rt
-            .block_on(open(
-                &cfg,
-                OpenOptions {
-                    create: true,
-                    ..OpenOptions::default()
-                },
-            ))
+            .block_on(open(&cfg, OpenOptions::new().create(true)))
             .expect_err("no passphrase");
-        assert!(e.message().contains("OpenOptions::kms_passphrase"), "{e}");
+        assert!(
+            e.message().contains("pass the passphrase when opening"),
+            "{e}"
+        );
         let opened = rt
             .block_on(open(
                 &cfg,
-                OpenOptions {
-                    create: true,
-                    kms_passphrase: Some(Zeroizing::new("typed".into())),
-                    ..OpenOptions::default()
-                },
+                OpenOptions::new()
+                    .create(true)
+                    .kms_passphrase(Zeroizing::new("typed".into())),
             ))
             .expect("opens");
         let soft = opened.software_kms.clone().expect("software KMS");
         drop(opened);
         // A driver from the program conflicts with a [kms] block of another type.
         let e = rt
-            .block_on(open(
-                &cfg,
-                OpenOptions {
-                    driver: Some(soft.clone()),
-                    ..OpenOptions::default()
-                },
-            ))
+            .block_on(open(&cfg, OpenOptions::new().driver(soft.clone())))
             .expect_err("conflict");
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
         assert!(
-            e.message().contains("'software'") && e.message().contains("OpenOptions::driver"),
+            e.message().contains("'software'") && e.message().contains("a driver from the program"),
             "{e}"
         );
         // type = "driver" without a driver is refused, with one it is used.
@@ -414,21 +445,14 @@ mod tests {
         let opened = rt
             .block_on(open(
                 &plug,
-                OpenOptions {
-                    driver: Some(soft),
-                    audit_log_file: Some(log.clone()),
-                    ..OpenOptions::default()
-                },
+                OpenOptions::new().driver(soft).audit_log_file(log.clone()),
             ))
             .expect("opens with the program's driver");
         assert!(opened.software_kms.is_none());
         assert!(log.exists(), "audit-logging = true layers the driver");
         let dbg = format!(
             "{:?}",
-            OpenOptions {
-                kms_passphrase: Some(Zeroizing::new("secret".into())),
-                ..OpenOptions::default()
-            }
+            OpenOptions::new().kms_passphrase(Zeroizing::new("secret".into()))
         );
         assert!(!dbg.contains("secret"), "{dbg}");
         let _ = std::fs::remove_dir_all(&d);

@@ -706,7 +706,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!(
             "tresor-registry-{}-{}",
             std::process::id(),
-            crate::store::now_ms()
+            crate::util::now_ms()
         ));
         std::fs::create_dir_all(&dir).expect("must work");
         let key = dir.join("kms.key");
