@@ -668,3 +668,54 @@ async fn a_second_instance_follows_rotations_made_by_another() {
         .await
         .expect("v1 uses v2's key");
 }
+
+/// Export follows a data-key rotation made by another instance, as signing does (it used to fail with
+/// `store_corrupted`: the export path opened the row with the data key it had in memory).
+#[tokio::test]
+async fn export_follows_a_data_key_rotation_made_by_another_instance() {
+    let d = Dir::new("exportfollow");
+    let k = kms(&d.kms_path()).await;
+    let v1 = open(&d, &k, envelope()).await.expect("v1");
+    let keys = populate(&v1).await;
+    let v2 = open(&d, &k, envelope()).await.expect("v2");
+    v2.rotate_data_key().await.expect("rotate in v2");
+    let file = v1
+        .export_sealed(&keys.0, b"correct horse battery staple")
+        .await
+        .expect("v1 exports after v2's rotation");
+    let opened = tresor::vault::export::open_export(&file, b"correct horse battery staple")
+        .expect("the export opens");
+    assert_eq!(opened.key.public_key().fingerprint(), keys.0);
+    v2.rotate_data_key().await.expect("rotate again");
+    tresor::hazmat::export_private_key(&v1, &keys.1)
+        .await
+        .expect("the cleartext export follows too");
+}
+
+/// Namespace keys are not node keys: every node-key rotation refuses them, as Canton does (the
+/// generating rotation used to accept what the KMS rotation refused).
+#[tokio::test]
+async fn namespace_keys_are_not_rotated_as_node_keys() {
+    let d = Dir::new("nsrotate");
+    let v = Vault::open(&d.db(), None, VaultOptions::new(Mode::Clear))
+        .await
+        .expect("vault");
+    let (ns, proto, enc) = populate(&v).await;
+    let e = v.rotate_node_key(&ns).await.expect_err("namespace key");
+    assert_eq!(e.kind(), ErrorKind::UsageNotAllowed, "{e}");
+    assert!(e.message().contains("namespace key"), "{e}");
+    let both = v
+        .generate_signing_key(
+            SigningKeySpec::EcP256,
+            U::parse_list("namespace,protocol").expect("usage"),
+            None,
+        )
+        .await
+        .expect("gen");
+    v.rotate_node_key(&both.fingerprint)
+        .await
+        .expect("a key with a node usage is a node key");
+    v.rotate_node_key(&proto).await.expect("protocol key");
+    v.rotate_node_key(&enc).await.expect("encryption key");
+    assert_eq!(v.list_keys().await.expect("list").len(), 7);
+}

@@ -359,9 +359,7 @@ impl Store {
         .fetch_one(&self.pool)
         .await
         .map_err(|e| db_err("counting keys", e))?;
-        let total = row.try_get(0).map_err(|e| db_err("counting keys", e))?;
-        let clear = row.try_get(1).map_err(|e| db_err("counting keys", e))?;
-        Ok((total, clear))
+        decode_counts(&row)
     }
 
     /// The data keys, newest first.
@@ -524,6 +522,13 @@ impl Tx {
     }
 }
 
+/// The two numbers of [`Store::counts`]; a value that does not decode is an error, never 0.
+fn decode_counts(row: &AnyRow) -> Result<(i64, i64)> {
+    let total = row.try_get(0).map_err(|e| db_err("counting keys", e))?;
+    let clear = row.try_get(1).map_err(|e| db_err("counting keys", e))?;
+    Ok((total, clear))
+}
+
 const SELECT_KEY: &str = "SELECT fingerprint, name, purpose, usage, key_spec, format_version, public_key, \
      data, data_key_id, kms_key_id, created_at FROM tresor_keys";
 
@@ -595,4 +600,33 @@ fn row_to_data_key(r: &AnyRow) -> Result<DataKeyRow> {
         created_at: r.try_get(3).map_err(|_| corrupt("creation time"))?,
         active: active != 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A count that does not decode is an error (it used to read as 0, and a migration decided on it).
+    #[test]
+    fn counts_that_do_not_decode_are_errors() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let store = Store::open("sqlite::memory:").await.expect("store");
+            let row = sqlx::query("SELECT 'three', 2")
+                .fetch_one(&store.pool)
+                .await
+                .expect("row");
+            let e = decode_counts(&row).expect_err("text is not a count");
+            assert_eq!(e.kind(), ErrorKind::StoreFailure);
+            let row = sqlx::query("SELECT 3, 2")
+                .fetch_one(&store.pool)
+                .await
+                .expect("row");
+            assert_eq!(decode_counts(&row).expect("numbers"), (3, 2));
+            assert_eq!(store.counts().await.expect("empty store"), (0, 0));
+        });
+    }
 }
