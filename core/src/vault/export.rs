@@ -63,24 +63,78 @@ fn derive(password: &[u8], salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zeroiz
     Ok(out)
 }
 
-fn header(info: &KeyInfo, salt: &[u8], m: u32, t: u32, p: u32) -> Value {
+/// What the header of an export records about the key.
+struct Meta<'a> {
+    fingerprint: Fingerprint,
+    purpose: Purpose,
+    usage: Option<SigningKeyUsageSet>,
+    key_spec: &'a str,
+    name: Option<&'a str>,
+}
+
+fn header(meta: &Meta<'_>, salt: &[u8], m: u32, t: u32, p: u32) -> Value {
     json!({
         "format": FORMAT,
-        "fingerprint": info.fingerprint.to_string(),
-        "purpose": info.purpose().as_str(),
-        "usage": info.usage.map(|u| u.to_string()),
-        "key_spec": info.spec.as_str(),
-        "name": info.name,
+        "fingerprint": meta.fingerprint.to_string(),
+        "purpose": meta.purpose.as_str(),
+        "usage": meta.usage.map(|u| u.to_string()),
+        "key_spec": meta.key_spec,
+        "name": meta.name,
         "kdf": {"alg": "argon2id", "m_kib": m, "t": t, "p": p, "salt": B64.encode(salt)},
     })
 }
 
-/// Seal `key` (described by `info`) under `password`; returns the file contents.
-pub fn seal_export(info: &KeyInfo, key: &PrivateKey, password: &[u8]) -> Result<String> {
+/// Seal a vault's key (described by `info`) under `password`; returns the file contents.
+pub(super) fn seal_export(info: &KeyInfo, key: &PrivateKey, password: &[u8]) -> Result<String> {
+    seal(
+        &Meta {
+            fingerprint: info.fingerprint,
+            purpose: info.purpose(),
+            usage: info.usage,
+            key_spec: info.spec.as_str(),
+            name: info.name.as_deref(),
+        },
+        key,
+        password,
+    )
+}
+
+/// Seal a caller-held key under `password` in the same format [`Vault::export_sealed`] writes, e.g. to
+/// hand a key made offline to a vault's [`Vault::import_sealed`]. `purpose` must fit the key's type and
+/// a signing key needs a `usage` ([`ErrorKind::IncompatibleKey`] / [`ErrorKind::InvalidKeyUsage`]).
+pub fn seal_private_key(
+    key: &PrivateKey,
+    purpose: Purpose,
+    usage: Option<SigningKeyUsageSet>,
+    name: Option<&str>,
+    password: &[u8],
+) -> Result<String> {
+    let spec = key.key_type().require(purpose)?;
+    let usage = match purpose {
+        Purpose::Signing => Some(usage.ok_or_else(|| {
+            Error::new(ErrorKind::InvalidKeyUsage, "a signing key needs a usage")
+        })?),
+        Purpose::Encryption => None,
+    };
+    crate::kms::check_key_name(name)?;
+    seal(
+        &Meta {
+            fingerprint: key.public_key().fingerprint(),
+            purpose,
+            usage,
+            key_spec: spec.as_str(),
+            name,
+        },
+        key,
+        password,
+    )
+}
+
+fn seal(meta: &Meta<'_>, key: &PrivateKey, password: &[u8]) -> Result<String> {
     let mut salt = [0u8; 16];
     random_bytes(&mut salt)?;
     let kek = derive(password, &salt, M_KIB, T, P)?;
-    let hdr = header(info, &salt, M_KIB, T, P);
+    let hdr = header(meta, &salt, M_KIB, T, P);
     let aad = hdr.to_string();
     let ct = AesGcmKey::new(kek.as_ref())?.encrypt(key.pkcs8_der(), aad.as_bytes())?;
     let mut obj = hdr;
