@@ -84,10 +84,7 @@ fn run(op: &str, algorithm: &str, input: &Value) -> Result<Value, Error> {
                 "pem" => PublicKey::from_pem(key)?,
                 "jwk" => PublicKey::from_jwk(key)?,
                 "raw" => {
-                    let kt: KeyType = match text(input, "key_type") {
-                        "ed25519" => KeyType::Ed25519,
-                        other => other.parse()?,
-                    };
+                    let kt: KeyType = text(input, "key_type").parse()?;
                     PublicKey::from_raw(kt, &unhex(key, "key")?)?
                 }
                 other => panic!("unknown public key format '{other}'"),

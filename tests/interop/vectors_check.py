@@ -89,7 +89,7 @@ def jwk_key(text: str):
 
 
 def raw_key(kt: str, raw: bytes):
-    if kt == "ed25519":
+    if kt == "ec-curve-25519":
         return ed25519.Ed25519PublicKey.from_public_bytes(raw)
     curve = {"ec-p-256": ec.SECP256R1(), "ec-p-384": ec.SECP384R1(), "ec-secp-256k-1": ec.SECP256K1()}[kt]
     return ec.EllipticCurvePublicKey.from_encoded_point(curve, raw)

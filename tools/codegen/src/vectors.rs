@@ -718,7 +718,7 @@ fn public_key_parse(root: &Path) -> (File, File) {
         );
         if pk.key_type() != KeyType::Rsa2048 {
             let kt = match pk.key_type() {
-                KeyType::Ed25519 => "ed25519",
+                KeyType::Ed25519 => "ec-curve-25519",
                 KeyType::EcP256 => "ec-p-256",
                 KeyType::EcP384 => "ec-p-384",
                 _ => "ec-secp-256k-1",
@@ -809,10 +809,7 @@ fn parse_public(format: &str, key: &str, key_type: Option<&str>) -> tresor::Resu
         "pem" => PublicKey::from_pem(key),
         "jwk" => PublicKey::from_jwk(key),
         _ => {
-            let kt: KeyType = match key_type.unwrap_or("") {
-                "ed25519" => KeyType::Ed25519,
-                other => other.parse()?,
-            };
+            let kt: KeyType = key_type.unwrap_or("").parse()?;
             PublicKey::from_raw(kt, &tresor::util::unhex(key, "key")?)
         }
     }
