@@ -75,6 +75,14 @@ pub(crate) fn load(src: &Sources) -> Result<Config, Failure> {
             f.message
                 .push_str("; run 'tresor init' to create one, or pass --config <file>");
         }
+        if let Some(feature) = ["aws", "gcp", "pkcs11"]
+            .into_iter()
+            .find(|ft| f.message.contains(&format!("needs the cargo feature '{ft}'")))
+        {
+            f.message.push_str(&format!(
+                " (build the tresor command with it: cargo build -p tresor-cli --release --features {feature})"
+            ));
+        }
         f
     })
 }
@@ -188,10 +196,14 @@ mod tests {
         assert!(cfg.encryption());
         assert_eq!(cfg.provider(), Provider::Jce);
         let kms = cfg.kms().expect("kms");
-        assert_eq!(kms.kind(), &KmsType::Software);
+        assert_eq!(kms.kind(), KmsType::Software);
         assert!(kms.audit_logging());
-        assert_eq!(kms.path(), base.join("tresor-kms.db"));
-        assert_eq!(kms.key_file(), Some(base.join("tresor-kms.key").as_path()));
+        let soft = kms.software().expect("software KMS");
+        assert_eq!(soft.path, base.join("tresor-kms.db"));
+        assert_eq!(
+            soft.master,
+            tresor::kms::registry::SoftwareMaster::KeyFile(base.join("tresor-kms.key"))
+        );
         assert!(matches!(cfg.mode(), Ok(Mode::Envelope(_))));
         let _ = std::fs::remove_dir_all(&d);
     }

@@ -23,8 +23,8 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
                 k.kind().as_str(),
                 k.origin()
             )
-        } else if k.kind() == &KmsType::Software {
-            format!("software, {}", k.path().display())
+        } else if let Some(soft) = k.software() {
+            format!("software, {}", soft.path.display())
         } else {
             driver_desc(k)
         }
@@ -67,9 +67,9 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
             "kms": cfg.kms().map(|k| json!({
                 "type": k.kind().as_str(),
                 "supported": k.unsupported().is_none(),
-                "path": k.path().display().to_string(),
-                "master_key": (k.kind() == &KmsType::Software).then(|| master_source_desc(k)),
-                "driver_config": (k.kind() != &KmsType::Software && k.unsupported().is_none())
+                "path": k.software().map(|s| s.path.display().to_string()),
+                "master_key": k.software().map(|_| master_source_desc(k)),
+                "driver_config": (k.kind() != KmsType::Software && k.unsupported().is_none())
                     .then(|| driver_desc(k)),
                 "audit_logging": k.audit_logging(),
                 "audit_log_file": audit_file.as_ref().and_then(|r| r.as_ref().ok()).map(|p| p.display().to_string()),
@@ -119,7 +119,7 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
         ("kms", kms_desc.unwrap_or_else(|| "- (none)".into())),
     ];
     if let Some(k) = cfg.kms() {
-        if k.unsupported().is_none() && k.kind() == &KmsType::Software {
+        if k.unsupported().is_none() && k.kind() == KmsType::Software {
             items.push(("kms master key", master_source_desc(k)));
         }
         items.push((

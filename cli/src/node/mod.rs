@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use tresor::config::{Config, KmsSettings, KmsType, OpenOptions, Opened};
 use tresor::kms::KmsKeyId;
+use tresor::kms::registry::SoftwareMaster;
 use tresor::vault::{KeyInfo, Mode, Role, Storage};
 use tresor::{
     EncryptionAlgorithmSpec, EncryptionKeySpec, ErrorKind, Fingerprint, Purpose,
@@ -80,29 +81,23 @@ fn open_failure(e: tresor::Error) -> Failure {
 
 /// A description of where the software KMS master key comes from (no secret).
 pub(crate) fn master_source_desc(kms: &KmsSettings) -> String {
-    if kms.passphrase_from_env() {
-        "passphrase from TRESOR_KMS_PASSPHRASE".to_string()
-    } else if let Some(f) = kms.key_file() {
-        format!("key file {}", f.display())
-    } else if let Some(f) = kms.passphrase_file() {
-        format!("passphrase file {}", f.display())
-    } else {
-        "passphrase asked on the terminal".to_string()
+    match kms.software().map(|s| &s.master) {
+        Some(SoftwareMaster::Supplied) | None => "passphrase asked on the terminal".to_string(),
+        Some(m) => m.describe(),
     }
 }
 
 /// A one-line description of a cloud or HSM driver's configuration (Canton's names, no secret).
 pub(crate) fn driver_desc(kms: &KmsSettings) -> String {
-    match kms.registry_config() {
-        Ok(Some(rc)) => rc
+    match kms.config() {
+        Some(c) => c
             .to_config_text(true)
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
             .join(", "),
-        Ok(None) => format!("type = {}", kms.kind().as_str()),
-        Err(e) => format!("type = {} ({})", kms.kind().as_str(), e),
+        None => format!("type = {}", kms.kind().as_str()),
     }
 }
 
@@ -115,9 +110,23 @@ pub(crate) async fn open(
     create: bool,
     log_file: Option<&Path>,
 ) -> Result<Opened, Failure> {
+    // A driver this build lacks: the library's error, with how to build the command with it.
+    if let Some(k) = cfg.kms()
+        && let Some(e) = k.unsupported()
+        && let Some(feature) = tresor::kms::registry::feature_for(k.kind().as_str())
+    {
+        let mut f = config::config_failure(e);
+        f.message.push_str(&format!(
+            " (build the tresor command with it: cargo build -p tresor-cli --release --features {feature})"
+        ));
+        return Err(f);
+    }
     // Ask only when the KMS file is there to be opened (otherwise open names the missing file).
     let kms_passphrase = match cfg.kms() {
-        Some(k) if cfg.needs_kms_passphrase() && (create || k.path().exists()) => {
+        Some(k)
+            if cfg.needs_kms_passphrase()
+                && (create || k.software().is_some_and(|s| s.path.exists())) =>
+        {
             Some(ui::kms_passphrase()?)
         }
         _ => None,
