@@ -90,6 +90,41 @@ mod tests {
     }
 
     #[test]
+    fn codes_0_to_999_agree_between_rust_and_c() {
+        let mut known = 0;
+        for code in 0u32..1000 {
+            let kind = ErrorKind::from_code(code);
+            let status = tresor_status::from_code(code);
+            // SAFETY: a static NUL-terminated string.
+            let name = unsafe { std::ffi::CStr::from_ptr(tresor_status_name(code)) };
+            let name = name.to_str().expect("ASCII");
+            match (code, kind, status) {
+                (0, None, Some(s)) => {
+                    assert_eq!(s, tresor_status::Ok);
+                    assert_eq!(name, "ok");
+                }
+                (_, Some(k), Some(s)) => {
+                    known += 1;
+                    assert_eq!(s as u32, code);
+                    assert_eq!(name, k.name(), "code {code}");
+                    assert_eq!(tresor_status_is_retryable(code), k.is_retryable(), "{name}");
+                }
+                (_, None, None) => {
+                    assert_eq!(name, "unknown", "code {code}");
+                    assert!(!tresor_status_is_retryable(code));
+                }
+                (_, k, s) => panic!("code {code}: Rust says {k:?}, C says {s:?}"),
+            }
+        }
+        assert_eq!(known, ErrorKind::ALL.len());
+        // A retired code names nothing in either.
+        for (code, _) in tresor_core::error::RETIRED_CODES {
+            assert!(ErrorKind::from_code(*code).is_none());
+            assert!(tresor_status::from_code(*code).is_none());
+        }
+    }
+
+    #[test]
     fn unknown_status_values_are_named_unknown() {
         for code in [1u32, 99, 7000, u32::MAX] {
             // SAFETY: a static NUL-terminated string.
