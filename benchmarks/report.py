@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Merge benchmark JSON lines (tresor-bench, peer_python.py, run.sh's OpenSSL parser) into one table.
+"""Merge benchmark JSON lines (tresor-bench, peer_python.py, run.sh's OpenSSL parser) into one table, and
+the lines of python/bench.py (tresor's wheel) into a second one beside it: the wheel against cryptography.
 
 usage: report.py FILE... (or JSON lines on stdin)
 
@@ -102,6 +103,62 @@ def spread(values):
 def main():
     samples, refused, meta = load(sys.argv[1:])
     cell = {k: statistics.median(v) for k, v in samples.items()}
+    if any(impl in IMPLS[:3] for impl, _ in cell):
+        main_table(samples, refused, meta, cell)
+    else:
+        for name, value in meta:
+            print(f"{name}: {value}")
+    python_table(samples, cell)
+
+
+# The Python table: tresor's wheel (benchmarks/python/bench.py) against `cryptography` (peer_python.py), in
+# one interpreter each, same inputs and loop. (op id, label, goal speed-up: cryptography µs ÷ tresor µs).
+PY_ROWS = [
+    ("ed25519_sign", "Ed25519 sign", 2.0),
+    ("ed25519_verify", "Ed25519 verify", 2.0),
+    ("ecdsa_p256_sign", "ECDSA P-256 sign", 1.0),
+    ("ecdsa_p256_verify", "ECDSA P-256 verify", 1.0),
+    ("ecdsa_p384_sign", "ECDSA P-384 sign", 1.0),
+    ("ecdsa_p384_verify", "ECDSA P-384 verify", 1.0),
+    ("aes128gcm_enc_1k", "AES-128-GCM encrypt 1 KiB", 1.0),
+    ("aes128gcm_enc_64k", "AES-128-GCM encrypt 64 KiB (extra)", None),
+    ("ecies_cbc_enc", "ECIES-CBC encrypt (32 B)", 1.0),
+    ("ecies_cbc_dec", "ECIES-CBC decrypt (32 B)", 1.0),
+    ("rsa2048_oaep_dec", "RSA-2048 OAEP-SHA256 decrypt", 1.0),
+    ("rsa2048_oaep_enc", "RSA-2048 OAEP-SHA256 encrypt (extra)", None),
+]
+
+
+def python_table(samples, cell):
+    ours, theirs = "tresor-python", "python-cryptography"
+    if not any(impl == ours for impl, _ in cell):
+        return
+    print()
+    print(f"Python: the tresor wheel against cryptography (µs/op, lower is better; speed-up = {theirs} ÷ {ours})")
+    print()
+    print(f"| operation | {ours} | {theirs} | speed-up | goal |")
+    print("|---|---:|---:|---:|---|")
+    missed = []
+    for op, label, goal in PY_ROWS:
+        a, b = cell.get((ours, op)), cell.get((theirs, op))
+        if a is None or b is None:
+            print(f"| {label} | {fmt(a) if a else '—'} | {fmt(b) if b else '—'} | — | |")
+            continue
+        speedup = b / a
+        verdict = ""
+        if goal is not None:
+            ok = speedup >= goal if goal > 1 else speedup > 1.0
+            verdict = ("≥ 2× ✓" if goal > 1 else "ahead ✓") if ok else f"◀ missed ({'≥ 2×' if goal > 1 else 'ahead'})"
+            if not ok:
+                missed.append(label)
+        print(f"| {label} | {fmt(a)} | {fmt(b)} | {speedup:.2f}× | {verdict} |")
+    print()
+    print("Goal: at least 2× cryptography on Ed25519 sign and verify, ahead on every other goal row.")
+    print(f"Python goal rows missed: {len(missed)} of {sum(1 for r in PY_ROWS if r[2] is not None)}"
+          + (f" ({', '.join(missed)})." if missed else "."))
+
+
+def main_table(samples, refused, meta, cell):
 
     header = ["operation (µs/op, lower is better)", *IMPLS, "fastest peer", "native ÷ fastest peer", ""]
     lines = []

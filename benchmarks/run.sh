@@ -64,6 +64,17 @@ mkdir -p "$out"
 raw="$out/raw.jsonl"
 : >"$raw"
 
+# tresor's Python wheel, measured beside python-cryptography (benchmarks/python/bench.py); the release wheel
+# is built and installed into target/python/venv-bench by scripts/python.sh bench-env.
+py_tresor=""
+if [ "$build" = 1 ]; then
+    echo "== building the tresor wheel (scripts/python.sh bench-env)" >&2
+    py_tresor="$(bash "$root/scripts/python.sh" bench-env 2>"$out/python-wheel.log")" ||
+        { echo "run.sh: warning: no Python table, the wheel did not build (see $out/python-wheel.log)" >&2; py_tresor=""; }
+elif [ -x "$root/target/python/venv-bench/bin/python" ]; then
+    py_tresor="$root/target/python/venv-bench/bin/python"
+fi
+
 meta() { # meta NAME VALUE: a line for the report header
     python3 -c 'import json,sys; print(json.dumps({"meta": sys.argv[1], "value": sys.argv[2]}))' "$1" "$2" >>"$raw"
 }
@@ -77,6 +88,8 @@ meta "openssl" "$(openssl version)"
 meta "python-cryptography" "$(python3 -c 'import cryptography, platform
 from cryptography.hazmat.backends.openssl.backend import backend
 print(f"cryptography {cryptography.__version__} on Python {platform.python_version()}, {backend.openssl_version_text()}")')"
+[ -n "$py_tresor" ] && meta "tresor-python" "$("$py_tresor" -c 'import platform, tresor
+print(f"tresor {tresor.__version__} wheel (release) on Python {platform.python_version()}")')"
 meta "load average at start" "$(load)"
 if awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
     echo "run.sh: warning: the 1-minute load average is $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores; results will be noisy" >&2
@@ -132,8 +145,14 @@ run_openssl() {
     } 2>&1 | tee -a "$out/openssl-raw.txt" | parse_openssl >>"$raw" # -mr writes the +DTP/+R lines to stderr
 }
 
+run_python_tresor() {
+    echo "== tresor python wheel" >&2
+    "$py_tresor" "$here/python/bench.py" "${inner[@]}" >>"$raw"
+}
+
 start=$SECONDS
 tools=(run_rust run_python run_openssl)
+[ -n "$py_tresor" ] && tools+=(run_python_tresor)
 for ((r = 0; r < outer; r++)); do
     echo "== round $((r + 1))/$outer" >&2
     # Rotate the order each round so that no implementation always runs first or last.

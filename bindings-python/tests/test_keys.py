@@ -213,3 +213,11 @@ def test_wrong_argument_types() -> None:
 
 def test_version() -> None:
     assert tresor.__version__.count(".") == 2
+
+
+def test_installed_from_the_wheel() -> None:
+    import os
+
+    if os.environ.get("TRESOR_EXPECT_INSTALLED") != "1":
+        return
+    assert "site-packages" in (tresor.__file__ or ""), tresor.__file__

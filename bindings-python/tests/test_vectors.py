@@ -22,13 +22,6 @@ Case = Dict[str, Any]
 # Each runner takes (file header, case input) and returns the output fields, or raises.
 Runner = Callable[[Dict[str, Any], Dict[str, Any]], Dict[str, Any]]
 
-# Raw key types of `public-key-parse` (the schema's names) → tresor's key spec names.
-RAW_KEY_TYPES = {
-    "ed25519": "ec-curve-25519",
-    "ec-p-256": "ec-p-256",
-    "ec-p-384": "ec-p-384",
-    "ec-secp256k1": "ec-secp-256k-1",
-}
 # `size` of the ECDSA encodings (r and s byte lengths) → a key spec with that field size.
 ECDSA_SIZES = {32: "ec-p-256", 48: "ec-p-384"}
 
@@ -61,7 +54,7 @@ def run_public_key_parse(head: Dict[str, Any], i: Dict[str, Any]) -> Dict[str, A
     elif fmt == "jwk":
         pub = tresor.PublicKey.from_jwk(key if isinstance(key, str) else json.dumps(key))
     elif fmt == "raw":
-        pub = tresor.PublicKey.from_raw(RAW_KEY_TYPES.get(i["key_type"], i["key_type"]), h(key))
+        pub = tresor.PublicKey.from_raw(i["key_type"], h(key))  # a key spec name, as KeyType parses it
     else:
         raise AssertionError(f"unknown format {fmt!r}")
     return {"public_key": pub.to_der().hex(), "fingerprint": pub.fingerprint}
