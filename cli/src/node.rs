@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
+use tresor::audit::verify_audit_log;
 use tresor::config::{Config, KmsSettings, KmsType, OpenOptions, Opened};
 use tresor::kms::KmsKeyId;
-use tresor::kms::audit::verify_audit_log;
 use tresor::kms::software::create_key_file;
 use tresor::vault::export::{open_export, seal_export};
 use tresor::vault::{KeyInfo, Mode, Role, Storage};

@@ -10,6 +10,8 @@
 //! `scheme`, `keys` and `primitives` do no I/O, no logging and no async, and build for wasm32.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "vault")]
+pub mod audit;
 #[cfg(feature = "config")]
 pub mod config;
 pub mod error;

@@ -32,9 +32,9 @@ mod open;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::audit::AuditLogConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kms::KmsKeyId;
-use crate::kms::audit::AuditLogConfig;
 use crate::kms::registry::KmsConfig as RegistryConfig;
 use crate::vault::{CacheConfig, EnvelopeConfig, Mode, Role};
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::{Config, KmsSettings, KmsType, PASSPHRASE_ENV, invalid, redact_url, sqlite_path};
+use crate::audit::AuditLog;
 use crate::error::{Error, ErrorKind, Result};
-use crate::kms::audit::AuditLog;
 use crate::kms::registry::KmsConfig as RegistryConfig;
 use crate::kms::software::{MasterKeySource, SoftwareKms};
 use crate::kms::{KmsDriver, LayerConfig};
