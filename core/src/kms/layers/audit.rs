@@ -1,5 +1,5 @@
 //! KMS audit logging for any [`KmsDriver`] (Canton's `audit-logging = true`, spec/canton-compat.md §4),
-//! into the hash-chained [`AuditLog`](crate::audit::AuditLog).
+//! into the hash-chained [`AuditLog`].
 //!
 //! Every call through [`Audited`] writes, as Canton's AWS request/response logger does:
 //! * `INFO Sending request [<id>]: <Request>(…)` before the call;
