@@ -935,6 +935,23 @@ tresor_status tresor_vault_open_config(const char *config,
                                        const tresor_vault **out);
 
 /**
+ * Open the vault of a Canton node: the `crypto` block of `node` (a participant, sequencer or mediator)
+ * in the Canton HOCON file `canton_config` gives the provider, the KMS and the private-key-store
+ * encryption; the tresor config file `config_path` (NULL: `TRESOR_CONFIG`, else `./tresor.toml` when it
+ * exists) gives the store, the cache and the role; the `TRESOR_*` environment variables override
+ * single settings, as with the `tresor` command's `--canton-config`/`--node`. `options` may be NULL.
+ *
+ * # Safety
+ * `canton_config` and `node` are C strings; `config_path` is NULL or a C string; `options` is NULL or a
+ * live options handle; `out` is writable.
+ */
+tresor_status tresor_vault_open_canton(const char *canton_config,
+                                       const char *node,
+                                       const char *config_path,
+                                       const tresor_vault_options *options,
+                                       const tresor_vault **out);
+
+/**
  * Close a vault: its cached private keys are wiped and its connections closed. NULL is ignored.
  * No other thread may be using the vault. The call returns once the connections are closed; their
  * threads finish exiting a few milliseconds later (a leak checker run at process exit may see them).
@@ -997,7 +1014,7 @@ tresor_status tresor_vault_generate_encryption_key(const tresor_vault *vault,
  * # Safety
  * `vault` is a live vault handle; `out` is writable.
  */
-tresor_status tresor_vault_list(const tresor_vault *vault, const tresor_key_list **out);
+tresor_status tresor_vault_list_keys(const tresor_vault *vault, const tresor_key_list **out);
 
 /**
  * Number of keys in a list (0 if `list` is invalid).
@@ -1209,34 +1226,50 @@ tresor_status tresor_vault_rotate_wrapper_key(const tresor_vault *vault,
 tresor_status tresor_vault_rotate_data_key(const tresor_vault *vault, uint64_t *out_count);
 
 /**
- * Register an existing KMS signing key (external mode): its public key is fetched and, if `spec` is
- * not NULL, checked against it (`TRESOR_STATUS_INCOMPATIBLE_KEY`); it is stored with `usage`
- * (comma-separated) and `name` (may be NULL).
+ * Register an existing KMS signing key (external mode; Canton's `register_kms_signing_key`): its
+ * public key is fetched and, if `spec` is not NULL, checked against it
+ * (`TRESOR_STATUS_INCOMPATIBLE_KEY`); it is stored with `usage` (comma-separated) and `name` (may be
+ * NULL). Nothing is created in the KMS. Writes the key's fingerprint.
  *
  * # Safety
  * `vault` is a live vault handle; strings are C strings (`spec` and `name` may be NULL); `out` is
  * writable.
  */
-tresor_status tresor_vault_register_signing_key(const tresor_vault *vault,
-                                                const char *kms_key_id,
-                                                const char *spec,
-                                                const char *usage,
-                                                const char *name,
-                                                tresor_fingerprint *out);
+tresor_status tresor_vault_register_kms_signing_key(const tresor_vault *vault,
+                                                    const char *kms_key_id,
+                                                    const char *spec,
+                                                    const char *usage,
+                                                    const char *name,
+                                                    tresor_fingerprint *out);
 
 /**
- * Register an existing KMS encryption key (external mode); `spec` (may be NULL) is checked as for
- * `tresor_vault_register_signing_key`.
+ * Register an existing KMS encryption key (external mode; Canton's `register_kms_encryption_key`);
+ * `spec` (may be NULL) is checked as for `tresor_vault_register_kms_signing_key`.
  *
  * # Safety
  * `vault` is a live vault handle; strings are C strings (`spec` and `name` may be NULL); `out` is
  * writable.
  */
-tresor_status tresor_vault_register_encryption_key(const tresor_vault *vault,
-                                                   const char *kms_key_id,
-                                                   const char *spec,
-                                                   const char *name,
-                                                   tresor_fingerprint *out);
+tresor_status tresor_vault_register_kms_encryption_key(const tresor_vault *vault,
+                                                       const char *kms_key_id,
+                                                       const char *spec,
+                                                       const char *name,
+                                                       tresor_fingerprint *out);
+
+/**
+ * Rotate a node key to a key made in the KMS beforehand (external mode; Canton's
+ * `rotate_kms_node_key`): `new_kms_key_id` is registered with the old key's purpose and usage, under
+ * `name` (may be NULL); the old key stays until deleted. Namespace keys are refused
+ * (`TRESOR_STATUS_USAGE_NOT_ALLOWED`), as in Canton. Writes the new key's fingerprint.
+ *
+ * # Safety
+ * `vault` is a live vault handle; strings are C strings (`name` may be NULL); `out` is writable.
+ */
+tresor_status tresor_vault_rotate_kms_node_key(const tresor_vault *vault,
+                                               const char *fingerprint,
+                                               const char *new_kms_key_id,
+                                               const char *name,
+                                               tresor_fingerprint *out);
 
 /**
  * Export the private key `fingerprint` sealed under `password` (Argon2id + AES-256-GCM; the
@@ -1246,14 +1279,14 @@ tresor_status tresor_vault_register_encryption_key(const tresor_vault *vault,
  * `vault` is a live vault handle; `fingerprint` is a C string; `password` is readable for
  * `password_len` bytes; `out` is writable.
  */
-tresor_status tresor_vault_export_key(const tresor_vault *vault,
-                                      const char *fingerprint,
-                                      const uint8_t *password,
-                                      size_t password_len,
-                                      tresor_bytes *out);
+tresor_status tresor_vault_export_sealed(const tresor_vault *vault,
+                                         const char *fingerprint,
+                                         const uint8_t *password,
+                                         size_t password_len,
+                                         tresor_bytes *out);
 
 /**
- * Import a key exported by `tresor_vault_export_key` (or `tresor key export`), opened with
+ * Import a key exported by `tresor_vault_export_sealed` (or `tresor key export`), opened with
  * `password`; `name` (may be NULL) replaces the name recorded in the export. A wrong password is
  * `TRESOR_STATUS_WRONG_PASSWORD`. Writes the key's fingerprint.
  *
@@ -1261,13 +1294,13 @@ tresor_status tresor_vault_export_key(const tresor_vault *vault,
  * `vault` is a live vault handle; buffers are readable for their lengths; `name` is NULL or a C
  * string; `out` is writable.
  */
-tresor_status tresor_vault_import_key(const tresor_vault *vault,
-                                      const uint8_t *export_,
-                                      size_t export_len,
-                                      const uint8_t *password,
-                                      size_t password_len,
-                                      const char *name,
-                                      tresor_fingerprint *out);
+tresor_status tresor_vault_import_sealed(const tresor_vault *vault,
+                                         const uint8_t *export_,
+                                         size_t export_len,
+                                         const uint8_t *password,
+                                         size_t password_len,
+                                         const char *name,
+                                         tresor_fingerprint *out);
 
 #ifdef __cplusplus
 }  // extern "C"

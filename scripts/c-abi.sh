@@ -28,6 +28,9 @@ else
 fi
 CFLAGS_COMMON=(-std=c11 -Wall -Wextra -Werror -g -O1 -I"$ROOT/include" -I"$ROOT/ffi-c/tests/c")
 TESTS=(test_primitives test_vault test_driver)
+# The shared vectors (tests/vectors/c/vectors.txt): under ASan+UBSan only (thousands of signatures and
+# Argon2id exports are slow under Valgrind and add nothing it does not check in the other tests).
+VECTORS=$ROOT/tests/vectors/c/vectors.txt
 
 log() { printf '\n== c-abi: %s\n' "$*"; }
 
@@ -71,7 +74,9 @@ compile_tests() { # $1 = variant name, rest = extra flags
   local variant=$1
   shift
   mkdir -p "$WORK/$variant"
-  for t in "${TESTS[@]}"; do
+  local tests=("${TESTS[@]}")
+  [ "$variant" = asan ] && tests+=(test_vectors)
+  for t in "${tests[@]}"; do
     # shellcheck disable=SC2086
     gcc "${CFLAGS_COMMON[@]}" "$@" -o "$WORK/$variant/$t" "ffi-c/tests/c/$t.c" \
       "$LIBDIR/libtresor.a" $NATIVE_LIBS -lpthread
@@ -118,7 +123,10 @@ asan() {
     fi
   done
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
-    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_tests asan
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_tests asan || return 1
+  echo "-- asan: test_vectors"
+  (cd "$WORK" && TMPDIR=$WORK ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$WORK/asan/test_vectors" "$VECTORS")
 }
 
 valgrind_tests() {

@@ -61,7 +61,11 @@ step_clippy() {
 step_rust() { cargo test --workspace --no-fail-fast; }
 
 # The same core tests with the portable backend as the default (what wasm32 uses).
-step_rust_portable() { cargo test -p tresor --no-default-features --features rustcrypto --no-fail-fast; }
+step_rust_portable() {
+  cargo test -p tresor --no-default-features --features rustcrypto --no-fail-fast &&
+    # The shared vectors on the portable backend (the runner needs the vault feature for export files).
+    cargo test -p tresor --no-default-features --features rustcrypto,vault --test vectors -- --nocapture
+}
 
 # The key store and vault on a real PostgreSQL server (installed if missing, private to this run). The
 # subshell's EXIT trap stops the server whatever happens (failure, Ctrl-C); the exit code is the tests'.
@@ -166,8 +170,11 @@ step_interop() { cargo build -p tresor-cli -p tresor --example aes_gcm_tool && b
 
 step_fuzz() { FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh; }
 
-# Tests must not modify tracked files (generated files stay in sync).
-step_drift() { git diff --exit-code --stat; }
+# Generated files (the error tables for C, Java, Python and TypeScript, the README table, the shared
+# vectors) are what tools/codegen writes, and tests must not modify tracked files.
+step_drift() {
+  cargo run -q -p tresor-codegen -- --check && git diff --exit-code --stat
+}
 
 # --- runner -----------------------------------------------------------------------------------------
 passed=0

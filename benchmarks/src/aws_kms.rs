@@ -28,7 +28,6 @@ use faultproxy::FaultProxy;
 use tresor::audit::{AuditLog, AuditLogConfig};
 use tresor::kms::aws::{AwsConfig, AwsKms};
 use tresor::kms::{KmsDriver, KmsKeyId, LayerConfig, layered};
-use tresor::store::Store;
 use tresor::vault::{EnvelopeConfig, Mode, Vault, VaultOptions};
 use tresor::{SigningAlgorithmSpec, SigningKeySpec, SigningKeyUsageSet};
 
@@ -172,10 +171,9 @@ async fn vault_calls(endpoint: &str, dir: &std::path::Path) {
             "sqlite://{}",
             dir.join(format!("vault-{label}.db")).display()
         );
-        let store = Store::open(&url).await.expect("store");
         let c0 = proxy.counts();
         let vault =
-            match Vault::open(store, Some(kms.clone()), VaultOptions::new(mode.clone())).await {
+            match Vault::open(&url, Some(kms.clone()), VaultOptions::new(mode.clone())).await {
                 Ok(v) => v,
                 Err(e) => {
                     println!("{label:<10} cannot open: {e}");
@@ -209,8 +207,7 @@ async fn vault_calls(endpoint: &str, dir: &std::path::Path) {
         // A restart: open the same store again, then the first (cold) and a warm sign.
         drop(vault);
         let c4 = proxy.counts();
-        let store = Store::open(&url).await.expect("store");
-        let vault = Vault::open(store, Some(kms), VaultOptions::new(mode))
+        let vault = Vault::open(&url, Some(kms), VaultOptions::new(mode))
             .await
             .expect("reopen");
         let open = delta(&proxy, &c4, 1);

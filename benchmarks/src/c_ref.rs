@@ -51,7 +51,7 @@ fn main() -> Result<(), tresor::Error> {
         let algo = spec.default_algorithm();
         let sig = signer.sign(algo, MSG)?;
         let url = format!("sqlite://{dir}/bench-rust-{name}.db");
-        let vault = BlockingVault::open(&url, None, VaultOptions::new(Mode::Clear))?;
+        let vault = BlockingVault::open_with_driver(&url, None, VaultOptions::new(Mode::Clear))?;
         let fp = vault.generate_signing_key(spec, usage, None)?.fingerprint;
         let n = iters * scale;
         measure(&format!("{name}_verify"), n, || {

@@ -14,11 +14,10 @@ use std::time::{Duration, Instant};
 
 use tresor::kms::KmsDriver;
 use tresor::kms::software::{MasterKeySource, SoftwareKms, create_key_file};
-use tresor::store::{KeyRow, Purpose, Store, now_ms};
 use tresor::vault::blocking::BlockingVault;
-use tresor::vault::{EnvelopeConfig, Mode, Vault, VaultOptions};
+use tresor::vault::{EnvelopeConfig, ImportKey, Mode, Vault, VaultOptions};
 use tresor::{
-    KeyType, PrivateKey, Signer, SigningAlgorithmSpec, SigningKeySpec, SigningKeyUsageSet,
+    KeyType, PrivateKey, Purpose, Signer, SigningAlgorithmSpec, SigningKeySpec, SigningKeyUsageSet,
 };
 
 fn arg(name: &str, default: usize) -> usize {
@@ -68,19 +67,22 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("mkdir");
     create_key_file(&dir.join("kms.key")).expect("key file");
     let url = format!("sqlite://{}", dir.join("tresor.db").display());
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-
     println!(
         "tresor vault benchmark: SQLite file + software KMS; KMS calls counted by the driver\n"
     );
 
     // 1. Warm-cache signing through the vault against the raw primitive.
-    let (vault, fps) = rt.block_on(async {
-        let k: Arc<dyn KmsDriver> = kms(&dir).await;
-        let store = Store::open(&url).await.expect("store");
-        let v = Vault::open(store, Some(k), envelope())
-            .await
+    let blocking = {
+        let rt = tresor::runtime().expect("runtime");
+        let k: Arc<dyn KmsDriver> = rt.block_on(kms(&dir));
+        let v = rt
+            .block_on(Vault::open(&url, Some(k), envelope()))
             .expect("vault");
+        BlockingVault::from_runtime(rt, v)
+    };
+    let vault = blocking.vault().clone();
+    let fps = blocking.block_on(async {
+        let v = &vault;
         let mut fps = Vec::new();
         for spec in [SigningKeySpec::EcCurve25519, SigningKeySpec::EcP256] {
             let info = v
@@ -97,16 +99,15 @@ fn main() {
             .expect("warm up");
             fps.push((spec, info.fingerprint));
         }
-        (v, fps)
+        fps
     });
-    let blocking = BlockingVault::from_vault(vault.clone()).expect("blocking");
     println!(
         "{:<44} {:>12} {:>12} {:>8}",
         "warm-cache signing (envelope mode)", "vault µs/op", "raw µs/op", "ratio"
     );
     for (spec, fp) in &fps {
         let algo: SigningAlgorithmSpec = spec.default_algorithm();
-        let (_, key) = rt.block_on(vault.export_private_key(fp)).expect("key");
+        let key = tresor::hazmat::export_private_key_blocking(&blocking, fp).expect("key");
         let raw = Signer::new(key).expect("signer");
         let msg = [7u8; 64];
         let usage = SigningKeyUsageSet::PROTOCOL_ONLY;
@@ -120,7 +121,8 @@ fn main() {
             }));
             r_async.push(median_us(5, n, || {
                 std::hint::black_box(
-                    rt.block_on(vault.sign(fp, &msg, usage, None))
+                    blocking
+                        .block_on(vault.sign(fp, &msg, usage, None))
                         .expect("sign"),
                 );
             }));
@@ -148,40 +150,39 @@ fn main() {
             block_us / raw_us
         );
     }
-    drop(blocking);
     drop(vault);
+    drop(blocking);
+    let rt = tresor::runtime().expect("runtime");
 
     // 2. A store of `keys` keys: inserted in clear in one transaction, then sealed by opening in envelope mode.
     let _ = std::fs::remove_file(dir.join("tresor.db"));
     let t = Instant::now();
-    let rows: Vec<KeyRow> = (0..keys)
+    let generated: Vec<(PrivateKey, String)> = (0..keys)
         .map(|i| {
-            let key = PrivateKey::generate(KeyType::Ed25519).expect("gen");
-            KeyRow {
-                fingerprint: key.public_key().fingerprint(),
-                name: Some(format!("key-{i}")),
-                purpose: Purpose::Signing,
-                usage: Some(SigningKeyUsageSet::ALL),
-                key_spec: "ec-curve-25519".into(),
-                format_version: 1,
-                public_key: key.public_key().spki_der().to_vec(),
-                data: Some(key.pkcs8_der().to_vec()),
-                data_key_id: None,
-                kms_key_id: None,
-                created_at: now_ms(),
-            }
+            (
+                PrivateKey::generate(KeyType::Ed25519).expect("gen"),
+                format!("key-{i}"),
+            )
         })
         .collect();
-    let sample = rows[keys / 2].fingerprint;
+    let sample = generated[keys / 2].0.public_key().fingerprint();
     rt.block_on(async {
-        Store::open(&url)
+        let batch: Vec<ImportKey<'_>> = generated
+            .iter()
+            .map(|(key, name)| ImportKey {
+                key,
+                purpose: Purpose::Signing,
+                usage: Some(SigningKeyUsageSet::ALL),
+                name: Some(name),
+            })
+            .collect();
+        let v = Vault::open(&url, None, VaultOptions::new(Mode::Clear))
             .await
-            .expect("store")
-            .insert_many(&rows)
-            .await
-            .expect("insert")
+            .expect("clear store");
+        v.import_private_keys(&batch).await.expect("import");
+        v.close().await;
     });
-    drop(rows);
+    drop(generated);
     println!(
         "\n{keys} Ed25519 keys generated and stored in clear in {:.2} s",
         t.elapsed().as_secs_f64()
@@ -197,13 +198,9 @@ fn main() {
     rt.block_on(async {
         let k = kms(&dir).await;
         let t = Instant::now();
-        let v = Vault::open(
-            Store::open(&url).await.expect("store"),
-            Some(k.clone()),
-            envelope(),
-        )
-        .await
-        .expect("open");
+        let v = Vault::open(&url, Some(k.clone()), envelope())
+            .await
+            .expect("open");
         report(
             &format!("migrate {keys} clear keys to envelope (first open)"),
             t.elapsed(),
@@ -214,13 +211,9 @@ fn main() {
 
         let k = kms(&dir).await;
         let t = Instant::now();
-        let v = Vault::open(
-            Store::open(&url).await.expect("store"),
-            Some(k.clone()),
-            envelope(),
-        )
-        .await
-        .expect("open");
+        let v = Vault::open(&url, Some(k.clone()), envelope())
+            .await
+            .expect("open");
         let open = t.elapsed();
         report(
             &format!("open an envelope store of {keys} keys"),

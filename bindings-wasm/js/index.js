@@ -35,12 +35,18 @@ await initBindings(await wasmSource());
 let generation = 0;
 let trapCount = 0;
 
-function kindCode(name) {
-  for (const entry of bindings.errorKinds()) {
-    const i = entry.indexOf(":");
-    if (entry.slice(i + 1) === name) return Number(entry.slice(0, i));
+let kindTable;
+function kindCodes() {
+  if (kindTable === undefined) {
+    const codes = bindings.errorKindCodes();
+    const names = bindings.errorKindNames().split(",");
+    kindTable = Object.freeze(Object.fromEntries(names.map((n, i) => [n, codes[i]])));
   }
-  return undefined;
+  return kindTable;
+}
+
+function kindCode(name) {
+  return kindCodes()[name];
 }
 
 function guard(fn) {
@@ -323,12 +329,7 @@ export function canonicalName(kind, name) {
 
 /** The core's error kinds: `{ name: code }`, in code order. */
 export function errorKinds() {
-  const out = {};
-  for (const entry of guard(() => bindings.errorKinds())) {
-    const i = entry.indexOf(":");
-    out[entry.slice(i + 1)] = Number(entry.slice(0, i));
-  }
-  return out;
+  return { ...guard(kindCodes) };
 }
 
 /** The package version (the same as every tresor artifact's). */

@@ -247,13 +247,17 @@ pub fn canonical_name(kind: &str, name: &str) -> JsResult<String> {
     r.map(str::to_owned).map_err(throw)
 }
 
-/// The core's error kinds as `[code, name]` pairs (for the JS error table and its drift test).
-#[wasm_bindgen(js_name = errorKinds)]
-pub fn error_kinds() -> Vec<String> {
-    tresor::ErrorKind::ALL
-        .iter()
-        .map(|k| format!("{}:{}", k.code(), k.name()))
-        .collect()
+/// The numeric codes of the core's error kinds, in the order of [`error_kind_names`].
+#[wasm_bindgen(js_name = errorKindCodes)]
+pub fn error_kind_codes() -> Vec<u32> {
+    tresor::ErrorKind::ALL.iter().map(|k| k.code()).collect()
+}
+
+/// The names of the core's error kinds, comma-separated, in the order of [`error_kind_codes`].
+#[wasm_bindgen(js_name = errorKindNames)]
+pub fn error_kind_names() -> String {
+    let names: Vec<&str> = tresor::ErrorKind::ALL.iter().map(|k| k.name()).collect();
+    names.join(",")
 }
 
 /// The crate version (the same for every tresor artifact).

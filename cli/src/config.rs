@@ -4,12 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use tresor::config::Config;
+use tresor::config::{Config, ConfigSources};
 
 use crate::{EXIT_ERROR, EXIT_INTERNAL, EXIT_PASSWORD, Failure};
-
-/// Default config file name (in the current directory).
-pub(crate) const DEFAULT_CONFIG: &str = "tresor.toml";
 
 fn fail(message: impl Into<String>) -> Failure {
     Failure::new(EXIT_ERROR, message)
@@ -31,14 +28,6 @@ pub(crate) fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// The value of an environment variable, `None` when unset or empty.
-pub(crate) fn env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
 /// Where the config comes from (global options).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Sources {
@@ -48,75 +37,57 @@ pub(crate) struct Sources {
 }
 
 impl Sources {
+    /// The library's description of these sources.
+    fn to_core(&self) -> Result<ConfigSources, Failure> {
+        let mut s = ConfigSources::new();
+        if let Some(p) = &self.config {
+            s = s.file(p);
+        }
+        match (&self.canton_config, &self.node) {
+            (Some(file), Some(node)) => s = s.canton(file, node),
+            (Some(_), None) => {
+                return Err(fail(
+                    "--canton-config needs --node <name> (the participant, sequencer or mediator whose crypto block to read)",
+                ));
+            }
+            (None, Some(_)) => return Err(fail("--node needs --canton-config <file>")),
+            (None, None) => {}
+        }
+        Ok(s)
+    }
+
     /// The tresor config file path to use, and whether the user named it explicitly.
     pub(crate) fn config_path(&self) -> (PathBuf, bool) {
-        if let Some(p) = &self.config {
-            return (p.clone(), true);
+        match self.to_core() {
+            Ok(s) => s.config_file(),
+            Err(_) => ConfigSources::new().config_file(),
         }
-        if let Some(p) = env("TRESOR_CONFIG") {
-            return (PathBuf::from(p), true);
-        }
-        (PathBuf::from(DEFAULT_CONFIG), false)
     }
 }
 
-/// Load the effective configuration.
+/// Load the effective configuration (`tresor::config::Config::load`), with the CLI's advice when there
+/// is none.
 pub(crate) fn load(src: &Sources) -> Result<Config, Failure> {
-    let (path, explicit) = src.config_path();
-    let mut cfg = if explicit || path.exists() {
-        Config::from_toml_file(&path).map_err(config_failure)?
-    } else {
-        Config::default()
-    };
-    match (&src.canton_config, &src.node) {
-        (Some(file), Some(node)) => cfg.apply_canton(file, node).map_err(config_failure)?,
-        (Some(_), None) => {
-            return Err(fail(
-                "--canton-config needs --node <name> (the participant, sequencer or mediator whose crypto block to read)",
+    let sources = src.to_core()?;
+    Config::load(&sources).map_err(|e| {
+        let mut f = config_failure(e);
+        if f.message.starts_with("no configuration:") {
+            f.message
+                .push_str("; run 'tresor init' to create one, or pass --config <file>");
+        }
+        if let Some(feature) = ["aws", "gcp", "pkcs11"]
+            .into_iter()
+            .find(|ft| f.message.contains(&format!("needs the cargo feature '{ft}'")))
+        {
+            f.message.push_str(&format!(
+                " (build the tresor command with it: cargo build -p tresor-cli --release --features {feature})"
             ));
         }
-        (None, Some(_)) => return Err(fail("--node needs --canton-config <file>")),
-        (None, None) => {}
-    }
-    cfg.apply_env().map_err(config_failure)?;
-    if cfg.store_url().is_none() {
-        return Err(fail(if cfg.file().is_none() && cfg.canton().is_none() {
-            format!(
-                "no configuration: {} does not exist (run 'tresor init', pass --config <file>, or set TRESOR_CONFIG \
-                 or TRESOR_STORE_URL)",
-                path.display()
-            )
-        } else {
-            format!(
-                "the key store is not configured: set [store] url in {} or the environment variable TRESOR_STORE_URL",
-                cfg.file()
-                    .map_or_else(|| path.display().to_string(), |f| f.display().to_string())
-            )
-        }));
-    }
-    Ok(cfg)
+        f
+    })
 }
 
 // --- writing a config file ---------------------------------------------------------------------
-
-/// A TOML basic string.
-pub(crate) fn toml_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 /// What `tresor init` writes.
 #[derive(Debug, Clone)]
@@ -183,11 +154,11 @@ pub(crate) fn render(c: &InitChoices) -> String {
          [storage]\n\
          # active migrates and writes; passive (a second node sharing a PostgreSQL store) waits for it.\n\
          role = \"active\"\n",
-        store = toml_string(&c.store_url),
-        provider = toml_string(provider),
-        enc = toml_string(enc),
-        kms = toml_string(&c.kms_path),
-        key = toml_string(&c.key_file),
+        store = tresor::util::quote(&c.store_url),
+        provider = tresor::util::quote(provider),
+        enc = tresor::util::quote(enc),
+        kms = tresor::util::quote(&c.kms_path),
+        key = tresor::util::quote(&c.key_file),
     )
 }
 
@@ -225,10 +196,14 @@ mod tests {
         assert!(cfg.encryption());
         assert_eq!(cfg.provider(), Provider::Jce);
         let kms = cfg.kms().expect("kms");
-        assert_eq!(kms.kind(), &KmsType::Software);
+        assert_eq!(kms.kind(), KmsType::Software);
         assert!(kms.audit_logging());
-        assert_eq!(kms.path(), base.join("tresor-kms.db"));
-        assert_eq!(kms.key_file(), Some(base.join("tresor-kms.key").as_path()));
+        let soft = kms.software().expect("software KMS");
+        assert_eq!(soft.path, base.join("tresor-kms.db"));
+        assert_eq!(
+            soft.master,
+            tresor::kms::registry::SoftwareMaster::KeyFile(base.join("tresor-kms.key"))
+        );
         assert!(matches!(cfg.mode(), Ok(Mode::Envelope(_))));
         let _ = std::fs::remove_dir_all(&d);
     }

@@ -9,10 +9,8 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde_json::{Value, json};
-use tresor::kms::KmsDriver;
-use tresor::kms::software::{MasterKeySource, SoftwareKms, create_key_file};
-use tresor::store::Store;
-use tresor::vault::{EnvelopeConfig, Mode, Storage, Vault, VaultOptions};
+use tresor::kms::software::{SoftwareKms, create_key_file};
+use tresor::vault::{Storage, Vault};
 use tresor::{
     Encrypter, EncryptionKeySpec, Fingerprint, SigningKeySpec, SigningKeyUsageSet, Verifier,
 };
@@ -96,24 +94,25 @@ fn calls(n: u64) -> String {
     }
 }
 
+/// Open the demo's envelope store on the software KMS, through the same configuration path as every
+/// other command (`tresor::config::open`).
 async fn open_vault(dir: &Path) -> Result<(Arc<SoftwareKms>, Vault), Failure> {
-    let kms = Arc::new(
-        SoftwareKms::open(&dir.join(KMS), MasterKeySource::KeyFile(dir.join(KEY_FILE)))
-            .await
-            .map_err(context("opening the software KMS"))?,
+    let text = format!(
+        "[store]\nurl = {store}\n[private-key-store.encryption]\ntype = \"kms\"\n\
+         [kms]\ntype = \"software\"\npath = {kms}\nkey-file = {key}\n",
+        store = tresor::util::quote(&format!("sqlite://{STORE}")),
+        kms = tresor::util::quote(KMS),
+        key = tresor::util::quote(KEY_FILE),
     );
-    let store = Store::open(&format!("sqlite://{}", dir.join(STORE).display()))
+    let cfg = tresor::config::Config::from_toml_str(&text, dir, "<demo configuration>")
+        .map_err(context("the demo configuration"))?;
+    let opened = tresor::config::open(&cfg, tresor::config::OpenOptions::new().create(true))
         .await
-        .map_err(context("opening the key store"))?;
-    let driver: Arc<dyn KmsDriver> = kms.clone();
-    let vault = Vault::open(
-        store,
-        Some(driver),
-        VaultOptions::new(Mode::Envelope(EnvelopeConfig::default())),
-    )
-    .await
-    .map_err(context("opening the vault"))?;
-    Ok((kms, vault))
+        .map_err(context("opening the vault"))?;
+    let kms = opened
+        .software_kms
+        .ok_or_else(|| Failure::new(EXIT_INTERNAL, "the demo store has no software KMS"))?;
+    Ok((kms, opened.vault))
 }
 
 struct DemoKey {
@@ -137,10 +136,7 @@ async fn run(dir: &Path, n: u32, temporary: bool, ui: Ui) -> Result<(), Failure>
     let (kms, vault) = open_vault(dir).await?;
     let t_create = t.elapsed();
     let create_calls = kms.total_calls();
-    let wrapper = vault
-        .wrapper_key_id()
-        .await?
-        .ok_or_else(|| Failure::new(EXIT_INTERNAL, "envelope store without a wrapper key"))?;
+    let wrapper = vault.wrapper_key_id().await?;
 
     // 2. The keys of a Canton participant.
     let signing = [
@@ -254,7 +250,7 @@ async fn run(dir: &Path, n: u32, temporary: bool, ui: Ui) -> Result<(), Failure>
     let (kms, vault) = open_vault(dir).await?;
     let t_reopen = t.elapsed();
     let open_calls = kms.total_calls();
-    let listed = vault.list().await?;
+    let listed = vault.list_keys().await?;
     let sealed = listed
         .iter()
         .filter(|k| k.storage == Storage::Sealed)

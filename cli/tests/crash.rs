@@ -13,9 +13,12 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tresor::Purpose;
 use tresor::kms::KmsDriver;
 use tresor::kms::software::{MasterKeySource, SoftwareKms};
-use tresor::store::{Purpose, Store};
+
+#[path = "../../core/tests/common/rows.rs"]
+mod rows;
 use tresor::vault::blocking::BlockingVault;
 use tresor::vault::{EnvelopeConfig, Mode, VaultOptions};
 use tresor::{EncryptionKeySpec, Fingerprint, SigningKeySpec, SigningKeyUsageSet};
@@ -75,9 +78,8 @@ fn store_url(dir: &Path) -> String {
 fn state(dir: &Path) -> (usize, i64, i64) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let s = Store::open(&store_url(dir)).await.expect("open store");
-        let dks = s.data_keys().await.expect("data keys").len();
-        let (rows, clear) = s.counts().await.expect("counts");
+        let dks = rows::data_keys(&store_url(dir)).await.len();
+        let (rows, clear) = rows::counts(&store_url(dir)).await;
         (dks, clear, rows)
     })
 }
@@ -97,13 +99,14 @@ fn check(dir: &Path, expected: &BTreeSet<(Fingerprint, Purpose)>) -> &'static st
         Mode::Clear
     };
     let name = if dks == 1 { "envelope" } else { "clear" };
-    let v = BlockingVault::open(&store_url(dir), Some(kms(dir)), VaultOptions::new(mode))
-        .expect("re-open the vault");
+    let v =
+        BlockingVault::open_with_driver(&store_url(dir), Some(kms(dir)), VaultOptions::new(mode))
+            .expect("re-open the vault");
     let found: BTreeSet<(Fingerprint, Purpose)> = v
-        .list()
+        .list_keys()
         .expect("list")
         .into_iter()
-        .map(|k| (k.fingerprint, k.purpose))
+        .map(|k| (k.fingerprint, k.purpose()))
         .collect();
     assert_eq!(found.len() as i64, rows, "duplicate rows");
     assert_eq!(&found, expected, "keys lost or added");
@@ -162,7 +165,7 @@ fn sigkill_during_rotation_and_migration_loses_nothing() {
     // 1,000 keys, made through the library on the same store and KMS the CLI uses.
     let mut expected = BTreeSet::new();
     {
-        let v = BlockingVault::open(
+        let v = BlockingVault::open_with_driver(
             &store_url(d),
             Some(kms(d)),
             VaultOptions::new(Mode::Envelope(EnvelopeConfig::default())),

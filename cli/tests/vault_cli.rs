@@ -1059,12 +1059,12 @@ canton.mediators.mediator1.crypto.kms {
         (
             "participant2",
             19,
-            "the AWS KMS driver is not built into this version",
+            "the aws driver is not built into this version",
         ),
         (
             "sequencer1",
             26,
-            "the GCP KMS driver is not built into this version",
+            "the gcp driver is not built into this version",
         ),
         ("mediator1", 33, "'aws-kms'"),
     ] {

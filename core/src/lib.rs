@@ -12,16 +12,20 @@
 
 #[cfg(feature = "vault")]
 pub mod audit;
+#[cfg(feature = "vault")]
+mod conf;
 #[cfg(feature = "config")]
 pub mod config;
 pub mod error;
+#[cfg(feature = "vault")]
+pub mod hazmat;
 pub mod keys;
 #[cfg(feature = "vault")]
 pub mod kms;
 pub mod primitives;
 pub mod scheme;
 #[cfg(feature = "vault")]
-pub mod store;
+mod store;
 pub mod util;
 #[cfg(feature = "vault")]
 pub mod vault;
@@ -35,6 +39,10 @@ pub use scheme::{
     EncryptionAlgorithmSpec, EncryptionKeySpec, KeySpec, Purpose, SignatureFormat,
     SigningAlgorithmSpec, SigningKeySpec,
 };
+#[cfg(feature = "vault")]
+pub use vault::blocking::{BlockingVault, runtime};
+#[cfg(feature = "vault")]
+pub use vault::{KeyInfo, Vault};
 
 /// The README's Rust example, compiled and run as a doc test.
 #[doc = include_str!("../../README.md")]

@@ -242,7 +242,9 @@ async fn pkcs11_wrong_pin_child() {
     let mut c = config(&env, 2);
     c.pin = PinSource::File(wrong);
     assert!(
-        !c.to_config_text().contains("000000000000"),
+        !tresor::kms::registry::KmsConfig::Pkcs11(c.clone())
+            .to_config_text(false)
+            .contains("000000000000"),
         "the config text never holds the PIN"
     );
     let e = Pkcs11Kms::open(c).await.expect_err("a wrong PIN must fail");
@@ -252,7 +254,11 @@ async fn pkcs11_wrong_pin_child() {
     // The right PIN, from an environment variable the parent set, works.
     let mut c = config(&env, 2);
     c.pin = PinSource::Env(CHILD_PIN_VAR.to_string());
-    assert!(c.to_config_text().contains(CHILD_PIN_VAR));
+    assert!(
+        tresor::kms::registry::KmsConfig::Pkcs11(c.clone())
+            .to_config_text(false)
+            .contains(CHILD_PIN_VAR)
+    );
     let kms = Pkcs11Kms::open(c).await.expect("the right PIN works");
     assert_eq!(kms.health().await, tresor::kms::KmsHealth::Ok);
     let _ = std::fs::remove_dir_all(&dir);

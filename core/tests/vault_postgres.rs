@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 use sqlx::Connection as _;
 use tresor::kms::software::{KeyState, MasterKeySource, SoftwareKms};
 use tresor::kms::{KmsDriver, KmsKeyId};
-use tresor::store::{Dialect, Purpose, Store};
+use tresor::{KeySpec, Purpose};
+
+#[path = "common/rows.rs"]
+mod rows;
 use tresor::vault::{
     EnvelopeConfig, KeyInfo, Mode, Progress, ProgressFn, Role, Storage, Vault, VaultOptions,
 };
@@ -121,10 +124,11 @@ impl TestDb {
         })
     }
 
-    async fn store(&self) -> Store {
-        let store = Store::open(&self.url).await.expect("open the store");
-        assert_eq!(store.dialect(), Dialect::Postgres);
-        store
+    /// A clear-mode vault on the test database (opening it applies the schema migrations).
+    async fn store(&self) -> Vault {
+        Vault::open(&self.url, None, VaultOptions::new(Mode::Clear))
+            .await
+            .expect("open the store")
     }
 
     /// A plain PostgreSQL pool on the test database, for inspecting and tampering with rows.
@@ -237,12 +241,11 @@ async fn open_with(
     kms: Option<&Arc<SoftwareKms>>,
     options: VaultOptions,
 ) -> tresor::Result<Vault> {
-    let store = Store::open(&db.url).await?;
     let driver = kms.map(|k| {
         let driver: Arc<dyn KmsDriver> = k.clone();
         driver
     });
-    Vault::open(store, driver, options).await
+    Vault::open(&db.url, driver, options).await
 }
 
 async fn open(db: &TestDb, kms: &Arc<SoftwareKms>, mode: Mode) -> tresor::Result<Vault> {
@@ -256,12 +259,10 @@ async fn open_clear(db: &TestDb) -> Vault {
 }
 
 fn passive(mode: Mode) -> VaultOptions {
-    let mut o = VaultOptions::new(mode);
-    o.role = Role::Passive {
+    VaultOptions::new(mode).role(Role::Passive {
         poll: Duration::from_millis(50),
         timeout: Duration::from_secs(120),
-    };
-    o
+    })
 }
 
 type Keys = (Fingerprint, Fingerprint, Fingerprint);
@@ -313,7 +314,7 @@ async fn exercise(v: &Vault, keys: Keys) {
 /// Use a key for what it is for: sign and verify, or encrypt and decrypt.
 async fn use_key(v: &Vault, info: &KeyInfo) {
     let fp = &info.fingerprint;
-    match info.purpose {
+    match info.purpose() {
         Purpose::Signing => {
             let usage = info.usage.expect("signing key has a usage");
             let sig = v
@@ -401,9 +402,9 @@ async fn schema_types_and_idempotent_migration_on_postgres() {
         .map(|(_, pw)| pw.to_string());
     if let Some(pw) = password.filter(|p| !p.is_empty()) {
         assert!(
-            !store.display_url().contains(&pw) && store.display_url().contains("***"),
+            !store.store_url().contains(&pw) && store.store_url().contains("***"),
             "the password is redacted: {}",
-            store.display_url()
+            store.store_url()
         );
     }
     drop(store);
@@ -439,21 +440,32 @@ async fn schema_types_and_idempotent_migration_on_postgres() {
     // Rows written through the store read back identically (SMALLINT purpose, NULL BYTEA, …).
     let v = open_clear(&db).await;
     let keys = populate(&v).await;
-    let rows = v.store().list().await.expect("list");
+    let rows = rows::rows(&db.url).await;
     assert_eq!(rows.len(), 3);
-    let enc = v.store().get(&keys.2).await.expect("get").expect("row");
-    assert_eq!(enc.purpose, Purpose::Encryption);
+    let row = |fp: &Fingerprint| {
+        rows.iter()
+            .find(|r| r.fingerprint == fp.to_string())
+            .expect("row")
+            .clone()
+    };
+    let enc = row(&keys.2);
+    assert_eq!(enc.purpose, Purpose::Encryption as i64);
     assert_eq!(enc.usage, None);
     assert_eq!(enc.data_key_id, None);
-    let ns = v.store().get(&keys.0).await.expect("get").expect("row");
-    assert_eq!(ns.purpose, Purpose::Signing);
-    assert_eq!(ns.usage, Some(U::NAMESPACE_ONLY));
-    assert_eq!(v.store().counts().await.expect("counts"), (3, 3));
+    let ns = row(&keys.0);
+    assert_eq!(ns.purpose, Purpose::Signing as i64);
+    assert_eq!(ns.usage.as_deref(), Some("namespace"));
+    assert!(
+        rows.iter()
+            .all(|r| r.data.is_some() && r.data_key_id.is_none())
+    );
+    let info = v.key_info(&keys.0).await.expect("info");
+    assert_eq!(info.usage, Some(U::NAMESPACE_ONLY));
     // A wrong password is a clear store error that does not echo the password.
     let bad = db.url.replacen("tresor:", "tresor:not-the-password", 1);
     if bad != db.url {
         let msg = assert_kind(
-            Store::open(&bad).await,
+            Vault::open(&bad, None, VaultOptions::new(Mode::Clear)).await,
             ErrorKind::StoreFailure,
             "bad password",
         );
@@ -472,7 +484,9 @@ async fn several_nodes_open_a_fresh_database_at_once() {
         let mut handles = Vec::new();
         for _ in 0..6 {
             let url = db.url.clone();
-            handles.push(tokio::spawn(async move { Store::open(&url).await }));
+            handles.push(tokio::spawn(async move {
+                Vault::open(&url, None, VaultOptions::new(Mode::Clear)).await
+            }));
         }
         for h in handles {
             h.await
@@ -525,7 +539,7 @@ async fn clear_mode_round_trip_and_usage_enforcement() {
         "unknown fingerprint",
     );
     assert_kind(
-        v.delete(&unknown).await,
+        v.delete_key(&unknown).await,
         ErrorKind::KeyNotFound,
         "delete unknown",
     );
@@ -541,11 +555,11 @@ async fn clear_mode_round_trip_and_usage_enforcement() {
         before,
         "failed operations leave the store as it was"
     );
-    let list = v.list().await.expect("list");
+    let list = v.list_keys().await.expect("list");
     assert_eq!(list.len(), 3);
     assert!(list.iter().all(|k| k.storage == Storage::Clear));
     // Clear rows hold PKCS#8.
-    for r in v.store().list().await.expect("rows") {
+    for r in rows::rows(&db.url).await {
         tresor::PrivateKey::from_pkcs8_der(r.data.as_deref().expect("data")).expect("pkcs8");
     }
 }
@@ -563,7 +577,7 @@ async fn envelope_open_costs_one_kms_call_and_rows_are_sealed() {
         exercise(&v, keys).await;
         keys
     };
-    let rows = db.store().await.list().await.expect("list");
+    let rows = rows::rows(&db.url).await;
     assert_eq!(rows.len(), 3);
     assert!(
         rows.iter().all(|r| r.data_key_id.is_some()),
@@ -600,7 +614,7 @@ async fn external_mode_with_the_software_kms() {
     let k = kms(&d).await;
     let v = open(&db, &k, Mode::External).await.expect("vault");
     let keys = populate(&v).await;
-    let rows = v.store().list().await.expect("rows");
+    let rows = rows::rows(&db.url).await;
     assert!(
         rows.iter()
             .all(|r| r.data.is_none() && r.data_key_id.is_none() && r.kms_key_id.is_some()),
@@ -613,7 +627,7 @@ async fn external_mode_with_the_software_kms() {
     let snap = db.snapshot().await;
     let before = k.total_calls();
     assert_kind(
-        v.export_private_key(&keys.0).await,
+        v.export_sealed(&keys.0, b"pw").await,
         ErrorKind::WrongMode,
         "export refused",
     );
@@ -634,15 +648,16 @@ async fn external_mode_with_the_software_kms() {
         .await
         .expect("gen");
     let info = v
-        .register_external(
+        .register_kms_key(
             &id,
-            tresor::kms::KmsKeySpec::Signing(SigningKeySpec::EcP384),
+            Purpose::Signing,
+            Some(KeySpec::Signing(SigningKeySpec::EcP384)),
             Some(U::PROTOCOL_ONLY),
             None,
         )
         .await
         .expect("register");
-    assert_eq!(info.purpose, Purpose::Signing);
+    assert_eq!(info.purpose(), Purpose::Signing);
     assert_eq!(info.storage, Storage::External);
     let sig = v
         .sign(&info.fingerprint, b"m", U::PROTOCOL_ONLY, None)
@@ -654,9 +669,10 @@ async fn external_mode_with_the_software_kms() {
     // Registering it twice hits the primary key: a clear error, nothing written.
     let snap = db.snapshot().await;
     assert_kind(
-        v.register_external(
+        v.register_kms_key(
             &id,
-            tresor::kms::KmsKeySpec::Signing(SigningKeySpec::EcP384),
+            Purpose::Signing,
+            Some(KeySpec::Signing(SigningKeySpec::EcP384)),
             Some(U::PROTOCOL_ONLY),
             None,
         )
@@ -677,7 +693,7 @@ async fn external_mode_with_the_software_kms() {
 
 #[tokio::test]
 async fn export_import_and_delete() {
-    use tresor::vault::export::{open_export, seal_export};
+    use tresor::vault::export::open_export;
     let Some(db) = TestDb::create("export").await else {
         return;
     };
@@ -685,9 +701,8 @@ async fn export_import_and_delete() {
     let k = kms(&d).await;
     let v = open(&db, &k, envelope()).await.expect("vault");
     let keys = populate(&v).await;
-    let (info, key) = v.export_private_key(&keys.0).await.expect("export");
-    let file = seal_export(&info, &key, b"pw").expect("seal");
-    v.delete(&keys.0).await.expect("delete");
+    let file = v.export_sealed(&keys.0, b"pw").await.expect("export");
+    v.delete_key(&keys.0).await.expect("delete");
     assert_kind(
         v.sign(&keys.0, b"m", U::ALL, None).await,
         ErrorKind::KeyNotFound,
@@ -722,8 +737,8 @@ async fn export_import_and_delete() {
     let new = v.rotate_node_key(&keys.1).await.expect("rotate node key");
     assert_ne!(new.fingerprint, keys.1);
     assert_eq!(new.usage, Some(U::PROTOCOL_ONLY));
-    assert_eq!(new.key_spec, "ec-p-256");
-    assert_eq!(v.list().await.expect("list").len(), 4);
+    assert_eq!(new.spec.as_str(), "ec-p-256");
+    assert_eq!(v.list_keys().await.expect("list").len(), 4);
 }
 
 // --- migrations and rotations ---------------------------------------------------------------------------
@@ -739,7 +754,7 @@ async fn migration_clear_to_envelope_to_clear() {
     {
         let v = open(&db, &k, envelope()).await.expect("envelope");
         assert!(
-            v.list()
+            v.list_keys()
                 .await
                 .expect("list")
                 .iter()
@@ -747,7 +762,7 @@ async fn migration_clear_to_envelope_to_clear() {
         );
         exercise(&v, keys).await;
     }
-    assert_eq!(db.store().await.counts().await.expect("counts"), (3, 0));
+    assert_eq!(rows::counts(&db.url).await, (3, 0));
     // Clear mode on an encrypted store is a clear error, and changes nothing.
     let before = db.snapshot().await;
     let msg = assert_kind(
@@ -769,7 +784,7 @@ async fn migration_clear_to_envelope_to_clear() {
         let v = open(&db, &k, reverted()).await.expect("reverted");
         assert_eq!(v.mode_name(), "clear");
         assert!(
-            v.list()
+            v.list_keys()
                 .await
                 .expect("list")
                 .iter()
@@ -778,14 +793,14 @@ async fn migration_clear_to_envelope_to_clear() {
         exercise(&v, keys).await;
     }
     assert_eq!(db.count_rows("tresor_data_keys").await, 0);
-    assert_eq!(db.store().await.counts().await.expect("counts"), (3, 3));
+    assert_eq!(rows::counts(&db.url).await, (3, 3));
     let v = open_clear(&db).await;
     exercise(&v, keys).await;
     // And forward again, with a new data key: the store can go back and forth.
     drop(v);
     let v = open(&db, &k, envelope()).await.expect("envelope again");
     exercise(&v, keys).await;
-    assert_eq!(db.store().await.counts().await.expect("counts"), (3, 0));
+    assert_eq!(rows::counts(&db.url).await, (3, 0));
 }
 
 #[tokio::test]
@@ -797,7 +812,7 @@ async fn wrapper_and_data_key_rotation() {
     let k = kms(&d).await;
     let v = open(&db, &k, envelope()).await.expect("vault");
     let keys = populate(&v).await;
-    let old = v.wrapper_key_id().await.expect("id").expect("some");
+    let old = v.wrapper_key_id().await.expect("id");
     // Rotating to the current key is an error that changes nothing.
     let snap = db.snapshot().await;
     assert_kind(
@@ -819,9 +834,9 @@ async fn wrapper_and_data_key_rotation() {
         "re-wrap = one decrypt + one encrypt: {:?}",
         k.call_counts()
     );
-    assert_eq!(v.wrapper_key_id().await.expect("id"), Some(new.clone()));
+    assert_eq!(v.wrapper_key_id().await.expect("id"), new.clone());
     // The key rows did not change: only the data key row was re-wrapped.
-    let rows_after_wrap = db.store().await.list().await.expect("rows");
+    let rows_after_wrap = rows::rows(&db.url).await;
     k.key_exists_and_is_active(&old)
         .await
         .expect("old key kept");
@@ -829,20 +844,20 @@ async fn wrapper_and_data_key_rotation() {
     // Generated wrapper key.
     let generated = v.rotate_wrapper_key(None).await.expect("rotate generated");
     assert_ne!(generated, new);
-    let before_rows = db.store().await.list().await.expect("rows");
+    let before_rows = rows::rows(&db.url).await;
     assert_eq!(before_rows, rows_after_wrap);
     // Data key rotation re-seals every row with one KMS call.
     let before = k.total_calls();
     assert_eq!(v.rotate_data_key().await.expect("rotate dk"), 3);
     assert_eq!(k.total_calls() - before, 1, "{:?}", k.call_counts());
-    let after_rows = db.store().await.list().await.expect("rows");
+    let after_rows = rows::rows(&db.url).await;
     assert_eq!(after_rows.len(), 3);
     for (a, b) in before_rows.iter().zip(&after_rows) {
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_ne!(a.data, b.data);
         assert_ne!(a.data_key_id, b.data_key_id);
     }
-    let dks = db.store().await.data_keys().await.expect("dks");
+    let dks = rows::data_keys(&db.url).await;
     assert_eq!(dks.len(), 1, "the old data key is gone");
     assert_eq!(Some(dks[0].id), after_rows[0].data_key_id);
     assert!(dks[0].active);
@@ -934,7 +949,7 @@ async fn tampered_swapped_and_missing_wrapper_are_clear_errors_and_change_nothin
         "unknown fingerprint",
     );
     assert_kind(
-        v.export_private_key(&Fingerprint::of_key_bytes(b"nothing"))
+        v.export_sealed(&Fingerprint::of_key_bytes(b"nothing"), b"pw")
             .await,
         ErrorKind::KeyNotFound,
         "export unknown",
@@ -964,7 +979,7 @@ async fn tampered_swapped_and_missing_wrapper_are_clear_errors_and_change_nothin
         "swapped row (other)",
     );
     assert_kind(
-        v.export_private_key(&keys.0).await,
+        v.export_sealed(&keys.0, b"pw").await,
         ErrorKind::StoreCorrupted,
         "export of a swapped row",
     );
@@ -1012,7 +1027,7 @@ async fn tampered_swapped_and_missing_wrapper_are_clear_errors_and_change_nothin
     exercise(&v, keys).await;
 
     // Disabled wrapper key: opening fails with a clear error.
-    let wrapper = v.wrapper_key_id().await.expect("id").expect("some");
+    let wrapper = v.wrapper_key_id().await.expect("id");
     drop(v);
     k.set_key_state(&wrapper, KeyState::Disabled)
         .await
@@ -1113,14 +1128,13 @@ fn spawn_passive_node(
             if let Some(tx) = started_tx {
                 tx.send(()).expect("started signal");
             }
-            let store = Store::open(&url).await.expect("passive store");
             let driver: Arc<dyn KmsDriver> = k.clone();
-            let v = Vault::open(store, Some(driver), passive(mode))
+            let v = Vault::open(&url, Some(driver), passive(mode))
                 .await
                 .expect("passive vault");
             let ready = Instant::now();
             let calls_at_open = k.total_calls();
-            let list = v.list().await.expect("list");
+            let list = v.list_keys().await.expect("list");
             for info in &list {
                 use_key(&v, info).await;
             }
@@ -1202,8 +1216,7 @@ async fn run_ha_migration(
         })
     };
     let k_active = kms(d).await;
-    let mut options = VaultOptions::new(active_mode);
-    options.progress = Some(progress);
+    let options = VaultOptions::new(active_mode).progress(progress);
     let active = open_with(db, Some(&k_active), options)
         .await
         .expect("the active vault migrates");
@@ -1251,15 +1264,9 @@ async fn ha_passive_waits_for_the_active_migration_to_envelope() {
     let d = Dir::new("haseal");
     drop(kms(&d).await); // create the KMS file before the nodes open it
     let infos = generate_many(&open_clear(&db).await, N, "ha").await;
-    assert_eq!(
-        db.store().await.counts().await.expect("counts"),
-        (N as i64, N as i64)
-    );
+    assert_eq!(rows::counts(&db.url).await, (N as i64, N as i64));
     let passives = run_ha_migration(&db, &d, envelope(), envelope(), "sealing keys", N).await;
-    assert_eq!(
-        db.store().await.counts().await.expect("counts"),
-        (N as i64, 0)
-    );
+    assert_eq!(rows::counts(&db.url).await, (N as i64, 0));
     assert_eq!(db.count_rows("tresor_data_keys").await, 1);
     let want: BTreeSet<Fingerprint> = infos.iter().map(|i| i.fingerprint).collect();
     for r in &passives {
@@ -1290,16 +1297,10 @@ async fn ha_passive_waits_for_the_active_revert_to_clear() {
         let v = open(&db, &k, envelope()).await.expect("envelope");
         generate_many(&v, N, "ha").await
     };
-    assert_eq!(
-        db.store().await.counts().await.expect("counts"),
-        (N as i64, 0)
-    );
+    assert_eq!(rows::counts(&db.url).await, (N as i64, 0));
     let passives = run_ha_migration(&db, &d, reverted(), reverted(), "opening keys", N).await;
     assert_eq!(db.count_rows("tresor_data_keys").await, 0);
-    assert_eq!(
-        db.store().await.counts().await.expect("counts"),
-        (N as i64, N as i64)
-    );
+    assert_eq!(rows::counts(&db.url).await, (N as i64, N as i64));
     let want: BTreeSet<Fingerprint> = infos.iter().map(|i| i.fingerprint).collect();
     for r in &passives {
         assert_eq!(r.mode, "clear");
@@ -1325,11 +1326,10 @@ async fn passive_gives_up_when_no_active_instance_migrates() {
     let k = kms(&d).await;
     let keys = populate(&open_clear(&db).await).await;
     let before = db.snapshot().await;
-    let mut o = VaultOptions::new(envelope());
-    o.role = Role::Passive {
+    let o = VaultOptions::new(envelope()).role(Role::Passive {
         poll: Duration::from_millis(50),
         timeout: Duration::from_millis(400),
-    };
+    });
     let t0 = Instant::now();
     let msg = assert_kind(
         open_with(&db, Some(&k), o).await,
@@ -1369,7 +1369,7 @@ async fn two_instances_generate_keys_concurrently_without_losing_rows() {
     assert_eq!(want.len(), 2 * PER_INSTANCE);
     assert_eq!(db.count_rows("tresor_keys").await, 2 * PER_INSTANCE as i64);
     for v in [&a, &b] {
-        let list = v.list().await.expect("list");
+        let list = v.list_keys().await.expect("list");
         assert_eq!(
             list.iter().map(|i| i.fingerprint).collect::<BTreeSet<_>>(),
             want,
@@ -1386,7 +1386,7 @@ async fn two_instances_generate_keys_concurrently_without_losing_rows() {
     }
     // Concurrent deletes of the same key: exactly one wins, the other sees "not found".
     let victim = ra[0].fingerprint;
-    let (da, dbb) = tokio::join!(a.delete(&victim), b.delete(&victim));
+    let (da, dbb) = tokio::join!(a.delete_key(&victim), b.delete_key(&victim));
     assert!(
         da.is_ok() != dbb.is_ok(),
         "exactly one delete succeeds: {da:?} {dbb:?}"
@@ -1398,14 +1398,14 @@ async fn two_instances_generate_keys_concurrently_without_losing_rows() {
         2 * PER_INSTANCE as i64 - 1
     );
     // The same key imported by both at once: one row, one KeyAlreadyExists.
-    let (info, key) = b
-        .export_private_key(&rb[1].fingerprint)
+    let info = b.key_info(&rb[1].fingerprint).await.expect("info");
+    let key = tresor::hazmat::export_private_key(&b, &info.fingerprint)
         .await
         .expect("export");
-    b.delete(&info.fingerprint).await.expect("delete");
+    b.delete_key(&info.fingerprint).await.expect("delete");
     let (ia, ib) = tokio::join!(
-        a.import_private_key(&key, info.purpose, info.usage, None),
-        b.import_private_key(&key, info.purpose, info.usage, None)
+        a.import_private_key(&key, info.purpose(), info.usage, None),
+        b.import_private_key(&key, info.purpose(), info.usage, None)
     );
     assert!(ia.is_ok() != ib.is_ok(), "exactly one import succeeds");
     let e = ia.err().or(ib.err()).expect("one error");

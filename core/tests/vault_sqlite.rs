@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use tresor::kms::software::{KeyState, MasterKeySource, SoftwareKms};
 use tresor::kms::{KmsDriver, KmsKeyId};
-use tresor::store::{Purpose, Store};
 use tresor::vault::{EnvelopeConfig, Mode, Vault, VaultOptions};
+use tresor::{KeySpec, Purpose};
+
+#[path = "common/rows.rs"]
+mod rows;
 use tresor::{
     EncryptionKeySpec, ErrorKind, Fingerprint, SigningAlgorithmSpec, SigningKeySpec,
     SigningKeyUsageSet as U,
@@ -52,33 +55,16 @@ fn envelope() -> Mode {
 }
 
 async fn open(d: &Dir, kms: &Arc<SoftwareKms>, mode: Mode) -> tresor::Result<Vault> {
-    let store = Store::open(&d.db()).await?;
     let driver: Arc<dyn KmsDriver> = kms.clone();
-    Vault::open(store, Some(driver), VaultOptions::new(mode)).await
+    Vault::open(&d.db(), Some(driver), VaultOptions::new(mode)).await
 }
 
 /// The bytes of the store's tables, for "unchanged" checks (the SQLite file itself may be rewritten by
 /// checkpoints, so compare content).
 async fn snapshot(d: &Dir) -> String {
-    let store = Store::open(&d.db()).await.expect("open");
-    let rows = store.list().await.expect("list");
-    let dks = store.data_keys().await.expect("dks");
     format!(
         "{:?}",
-        (
-            rows.iter()
-                .map(|r| (
-                    r.fingerprint,
-                    r.data.clone(),
-                    r.data_key_id,
-                    r.usage,
-                    r.name.clone()
-                ))
-                .collect::<Vec<_>>(),
-            dks.iter()
-                .map(|k| (k.id, k.wrapper_key_id.clone(), k.wrapped_key.clone()))
-                .collect::<Vec<_>>()
-        )
+        (rows::rows(&d.db()).await, rows::data_keys(&d.db()).await)
     )
 }
 
@@ -129,8 +115,7 @@ async fn exercise(v: &Vault, keys: (Fingerprint, Fingerprint, Fingerprint)) {
 #[tokio::test]
 async fn clear_mode_round_trip_and_usage_enforcement() {
     let d = Dir::new("clear");
-    let store = Store::open(&d.db()).await.expect("store");
-    let v = Vault::open(store, None, VaultOptions::new(Mode::Clear))
+    let v = Vault::open(&d.db(), None, VaultOptions::new(Mode::Clear))
         .await
         .expect("vault");
     let keys = populate(&v).await;
@@ -144,7 +129,7 @@ async fn clear_mode_round_trip_and_usage_enforcement() {
         .sign(&keys.2, b"m", U::ALL, None)
         .await
         .expect_err("encryption key cannot sign");
-    assert_eq!(e.kind(), ErrorKind::UsageNotAllowed);
+    assert_eq!(e.kind(), ErrorKind::IncompatibleKey);
     let e = v
         .sign(&keys.1, b"m", U::ALL, Some(SigningAlgorithmSpec::Ed25519))
         .await
@@ -158,7 +143,7 @@ async fn clear_mode_round_trip_and_usage_enforcement() {
             .kind(),
         ErrorKind::KeyNotFound
     );
-    let list = v.list().await.expect("list");
+    let list = v.list_keys().await.expect("list");
     assert_eq!(list.len(), 3);
     assert!(
         list.iter()
@@ -182,12 +167,7 @@ async fn envelope_open_costs_one_kms_call_and_rows_are_sealed() {
         exercise(&v, keys).await;
         keys
     };
-    let rows = Store::open(&d.db())
-        .await
-        .expect("store")
-        .list()
-        .await
-        .expect("list");
+    let rows = rows::rows(&d.db()).await;
     assert!(
         rows.iter().all(|r| r.data_key_id.is_some()),
         "every row is sealed"
@@ -216,8 +196,7 @@ async fn envelope_open_costs_one_kms_call_and_rows_are_sealed() {
 async fn migration_clear_to_envelope_to_clear() {
     let d = Dir::new("migrate");
     let keys = {
-        let store = Store::open(&d.db()).await.expect("store");
-        let v = Vault::open(store, None, VaultOptions::new(Mode::Clear))
+        let v = Vault::open(&d.db(), None, VaultOptions::new(Mode::Clear))
             .await
             .expect("vault");
         populate(&v).await
@@ -226,7 +205,7 @@ async fn migration_clear_to_envelope_to_clear() {
     {
         let v = open(&d, &k, envelope()).await.expect("envelope");
         assert!(
-            v.list()
+            v.list_keys()
                 .await
                 .expect("list")
                 .iter()
@@ -236,8 +215,7 @@ async fn migration_clear_to_envelope_to_clear() {
     }
     // Clear mode on an encrypted store is a clear error, and changes nothing.
     let before = snapshot(&d).await;
-    let store = Store::open(&d.db()).await.expect("store");
-    let e = Vault::open(store, None, VaultOptions::new(Mode::Clear))
+    let e = Vault::open(&d.db(), None, VaultOptions::new(Mode::Clear))
         .await
         .expect_err("clear on sealed");
     assert_eq!(e.kind(), ErrorKind::WrongMode);
@@ -256,7 +234,7 @@ async fn migration_clear_to_envelope_to_clear() {
         .await
         .expect("reverted");
         assert!(
-            v.list()
+            v.list_keys()
                 .await
                 .expect("list")
                 .iter()
@@ -264,9 +242,8 @@ async fn migration_clear_to_envelope_to_clear() {
         );
         exercise(&v, keys).await;
     }
-    let store = Store::open(&d.db()).await.expect("store");
-    assert!(store.data_keys().await.expect("dks").is_empty());
-    let v = Vault::open(store, None, VaultOptions::new(Mode::Clear))
+    assert!(rows::data_keys(&d.db()).await.is_empty());
+    let v = Vault::open(&d.db(), None, VaultOptions::new(Mode::Clear))
         .await
         .expect("clear again");
     exercise(&v, keys).await;
@@ -278,7 +255,7 @@ async fn wrapper_and_data_key_rotation() {
     let k = kms(&d.kms_path()).await;
     let v = open(&d, &k, envelope()).await.expect("vault");
     let keys = populate(&v).await;
-    let old = v.wrapper_key_id().await.expect("id").expect("some");
+    let old = v.wrapper_key_id().await.expect("id");
     // Rotating to the current key is an error.
     let e = v
         .rotate_wrapper_key(Some(old.clone()))
@@ -298,7 +275,7 @@ async fn wrapper_and_data_key_rotation() {
         "re-wrap = one decrypt + one encrypt: {:?}",
         k.call_counts()
     );
-    assert_eq!(v.wrapper_key_id().await.expect("id"), Some(new.clone()));
+    assert_eq!(v.wrapper_key_id().await.expect("id"), new.clone());
     // The old wrapper key is left in the KMS.
     k.key_exists_and_is_active(&old)
         .await
@@ -308,21 +285,11 @@ async fn wrapper_and_data_key_rotation() {
     let generated = v.rotate_wrapper_key(None).await.expect("rotate generated");
     assert_ne!(generated, new);
     // Data key rotation re-seals every row with one KMS call.
-    let before_rows = Store::open(&d.db())
-        .await
-        .expect("s")
-        .list()
-        .await
-        .expect("l");
+    let before_rows = rows::rows(&d.db()).await;
     let before = k.total_calls();
     assert_eq!(v.rotate_data_key().await.expect("rotate dk"), 3);
     assert_eq!(k.total_calls() - before, 1);
-    let after_rows = Store::open(&d.db())
-        .await
-        .expect("s")
-        .list()
-        .await
-        .expect("l");
+    let after_rows = rows::rows(&d.db()).await;
     for (a, b) in before_rows.iter().zip(&after_rows) {
         assert_ne!(a.data, b.data);
         assert_ne!(a.data_key_id, b.data_key_id);
@@ -346,7 +313,7 @@ async fn wrapper_and_data_key_rotation() {
     .await
     .expect_err("mismatch");
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-    assert!(e.to_string().contains("wrapper-key rotate"), "{e}");
+    assert!(e.to_string().contains("rotate the wrapper key"), "{e}");
 }
 
 #[tokio::test]
@@ -357,9 +324,8 @@ async fn tampered_swapped_and_missing_wrapper_are_clear_errors_and_change_nothin
         let v = open(&d, &k, envelope()).await.expect("vault");
         populate(&v).await
     };
-    let store = Store::open(&d.db()).await.expect("store");
     // Swap the sealed data of two rows.
-    let rows = store.list().await.expect("list");
+    let rows = rows::rows(&d.db()).await;
     let (a, b) = (&rows[0], &rows[1]);
     swap_data(&d, &a.fingerprint, &b.fingerprint).await;
     let before = snapshot(&d).await;
@@ -395,7 +361,7 @@ async fn tampered_swapped_and_missing_wrapper_are_clear_errors_and_change_nothin
     assert_eq!(snapshot(&d).await, before);
     flip_byte(&d, &keys.2).await;
     // Disabled wrapper key: opening fails with a clear error.
-    let wrapper = v.wrapper_key_id().await.expect("id").expect("some");
+    let wrapper = v.wrapper_key_id().await.expect("id");
     drop(v);
     k.set_key_state(&wrapper, KeyState::Disabled)
         .await
@@ -461,9 +427,13 @@ async fn external_mode_with_the_software_kms() {
     // sign ×2 and decrypt ×1 go to the KMS; verify and encrypt use the stored public key.
     assert_eq!(k.total_calls() - before, 3, "{:?}", k.call_counts());
     let e = v
-        .export_private_key(&keys.0)
+        .export_sealed(&keys.0, b"pw")
         .await
         .expect_err("export refused");
+    assert_eq!(e.kind(), ErrorKind::WrongMode);
+    let e = tresor::hazmat::export_private_key(&v, &keys.0)
+        .await
+        .expect_err("cleartext export refused too");
     assert_eq!(e.kind(), ErrorKind::WrongMode);
     // Register a key made outside the vault.
     let id = k
@@ -471,24 +441,26 @@ async fn external_mode_with_the_software_kms() {
         .await
         .expect("gen");
     let info = v
-        .register_external(
+        .register_kms_key(
             &id,
-            tresor::kms::KmsKeySpec::Signing(SigningKeySpec::EcP384),
+            Purpose::Signing,
+            Some(KeySpec::Signing(SigningKeySpec::EcP384)),
             Some(U::PROTOCOL_ONLY),
             None,
         )
         .await
         .expect("register");
-    assert_eq!(info.purpose, Purpose::Signing);
+    assert_eq!(info.purpose(), Purpose::Signing);
     // The spec the caller expects is checked, not only the purpose (a P-256 key is not a P-384 key).
     let p256 = k
         .generate_signing_key_pair(SigningKeySpec::EcP256, None)
         .await
         .expect("gen");
     let e = v
-        .register_external(
+        .register_kms_key(
             &p256,
-            tresor::kms::KmsKeySpec::Signing(SigningKeySpec::EcP384),
+            Purpose::Signing,
+            Some(KeySpec::Signing(SigningKeySpec::EcP384)),
             Some(U::PROTOCOL_ONLY),
             None,
         )
@@ -496,10 +468,10 @@ async fn external_mode_with_the_software_kms() {
         .expect_err("a P-256 key registered as P-384");
     assert_eq!(e.kind(), ErrorKind::IncompatibleKey, "{e}");
     let any = v
-        .register_external_any(&p256, Purpose::Signing, Some(U::PROTOCOL_ONLY), None)
+        .register_kms_key(&p256, Purpose::Signing, None, Some(U::PROTOCOL_ONLY), None)
         .await
         .expect("any spec");
-    assert_eq!(any.key_spec, "ec-p-256");
+    assert_eq!(any.spec.as_str(), "ec-p-256");
     let sig = v
         .sign(&info.fingerprint, b"m", U::PROTOCOL_ONLY, None)
         .await
@@ -511,15 +483,17 @@ async fn external_mode_with_the_software_kms() {
 
 #[tokio::test]
 async fn export_import_with_password() {
-    use tresor::vault::export::{open_export, seal_export};
+    use tresor::vault::export::open_export;
     let d = Dir::new("export");
     let k = kms(&d.kms_path()).await;
     let v = open(&d, &k, envelope()).await.expect("vault");
     let keys = populate(&v).await;
-    let (info, key) = v.export_private_key(&keys.0).await.expect("export");
-    let file = seal_export(&info, &key, b"pw").expect("seal");
-    assert!(!file.contains(&format!("{:?}", key.pkcs8_der())));
-    v.delete(&keys.0).await.expect("delete");
+    let file = v.export_sealed(&keys.0, b"pw").await.expect("export");
+    let key = tresor::hazmat::export_private_key(&v, &keys.0)
+        .await
+        .expect("cleartext export (no audit log configured here)");
+    assert!(!file.contains(&tresor::util::hex(key.pkcs8_der())));
+    v.delete_key(&keys.0).await.expect("delete");
     assert_eq!(
         v.sign(&keys.0, b"m", U::ALL, None)
             .await
@@ -536,8 +510,7 @@ async fn export_import_with_password() {
     let imported = open_export(&file, b"pw").expect("open");
     // Import on another node (a clear store).
     let d2 = Dir::new("export2");
-    let store = Store::open(&d2.db()).await.expect("store");
-    let v2 = Vault::open(store, None, VaultOptions::new(Mode::Clear))
+    let v2 = Vault::open(&d2.db(), None, VaultOptions::new(Mode::Clear))
         .await
         .expect("vault2");
     let info2 = v2
@@ -565,15 +538,14 @@ async fn export_import_with_password() {
 #[tokio::test]
 async fn rotate_node_key_keeps_the_old_one() {
     let d = Dir::new("nodekey");
-    let store = Store::open(&d.db()).await.expect("store");
-    let v = Vault::open(store, None, VaultOptions::new(Mode::Clear))
+    let v = Vault::open(&d.db(), None, VaultOptions::new(Mode::Clear))
         .await
         .expect("vault");
     let keys = populate(&v).await;
     let new = v.rotate_node_key(&keys.1).await.expect("rotate");
     assert_ne!(new.fingerprint, keys.1);
     assert_eq!(new.usage, Some(U::PROTOCOL_ONLY));
-    assert_eq!(new.key_spec, "ec-p-256");
+    assert_eq!(new.spec.as_str(), "ec-p-256");
     assert!(
         new.name
             .as_deref()
@@ -582,10 +554,10 @@ async fn rotate_node_key_keeps_the_old_one() {
         "{:?}",
         new.name
     );
-    assert_eq!(v.list().await.expect("list").len(), 4);
+    assert_eq!(v.list_keys().await.expect("list").len(), 4);
 }
 
-async fn swap_data(d: &Dir, a: &Fingerprint, b: &Fingerprint) {
+async fn swap_data(d: &Dir, a: &str, b: &str) {
     let pool = sqlx_pool(d).await;
     let get = |fp: String| {
         let pool = pool.clone();
@@ -638,7 +610,8 @@ fn blocking_api_from_eight_threads() {
     let k: Arc<dyn KmsDriver> = rt.block_on(kms(&d.kms_path()));
     drop(rt);
     let v = Arc::new(
-        BlockingVault::open(&d.db(), Some(k), VaultOptions::new(envelope())).expect("open"),
+        BlockingVault::open_with_driver(&d.db(), Some(k), VaultOptions::new(envelope()))
+            .expect("open"),
     );
     let key = v
         .generate_signing_key(SigningKeySpec::EcCurve25519, U::PROTOCOL_ONLY, None)
@@ -694,4 +667,55 @@ async fn a_second_instance_follows_rotations_made_by_another() {
     v1.sign(&new.fingerprint, b"m", U::ALL, None)
         .await
         .expect("v1 uses v2's key");
+}
+
+/// Export follows a data-key rotation made by another instance, as signing does (it used to fail with
+/// `store_corrupted`: the export path opened the row with the data key it had in memory).
+#[tokio::test]
+async fn export_follows_a_data_key_rotation_made_by_another_instance() {
+    let d = Dir::new("exportfollow");
+    let k = kms(&d.kms_path()).await;
+    let v1 = open(&d, &k, envelope()).await.expect("v1");
+    let keys = populate(&v1).await;
+    let v2 = open(&d, &k, envelope()).await.expect("v2");
+    v2.rotate_data_key().await.expect("rotate in v2");
+    let file = v1
+        .export_sealed(&keys.0, b"correct horse battery staple")
+        .await
+        .expect("v1 exports after v2's rotation");
+    let opened = tresor::vault::export::open_export(&file, b"correct horse battery staple")
+        .expect("the export opens");
+    assert_eq!(opened.key.public_key().fingerprint(), keys.0);
+    v2.rotate_data_key().await.expect("rotate again");
+    tresor::hazmat::export_private_key(&v1, &keys.1)
+        .await
+        .expect("the cleartext export follows too");
+}
+
+/// Namespace keys are not node keys: every node-key rotation refuses them, as Canton does (the
+/// generating rotation used to accept what the KMS rotation refused).
+#[tokio::test]
+async fn namespace_keys_are_not_rotated_as_node_keys() {
+    let d = Dir::new("nsrotate");
+    let v = Vault::open(&d.db(), None, VaultOptions::new(Mode::Clear))
+        .await
+        .expect("vault");
+    let (ns, proto, enc) = populate(&v).await;
+    let e = v.rotate_node_key(&ns).await.expect_err("namespace key");
+    assert_eq!(e.kind(), ErrorKind::UsageNotAllowed, "{e}");
+    assert!(e.message().contains("namespace key"), "{e}");
+    let both = v
+        .generate_signing_key(
+            SigningKeySpec::EcP256,
+            U::parse_list("namespace,protocol").expect("usage"),
+            None,
+        )
+        .await
+        .expect("gen");
+    v.rotate_node_key(&both.fingerprint)
+        .await
+        .expect("a key with a node usage is a node key");
+    v.rotate_node_key(&proto).await.expect("protocol key");
+    v.rotate_node_key(&enc).await.expect("encryption key");
+    assert_eq!(v.list_keys().await.expect("list").len(), 7);
 }

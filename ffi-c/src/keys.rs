@@ -5,8 +5,8 @@ use std::ffi::c_char;
 
 use tresor_core::keys::KeyType;
 use tresor_core::{
-    Decrypter, Encrypter, EncryptionAlgorithmSpec, EncryptionKeySpec, Error, ErrorKind,
-    Fingerprint, PrivateKey, PublicKey, Signer, SigningAlgorithmSpec, SigningKeySpec, Verifier,
+    EncryptionAlgorithmSpec, Error, ErrorKind, Fingerprint, KeyPair, PreparedPublicKey, PrivateKey,
+    PublicKey, SigningAlgorithmSpec,
 };
 
 use crate::ffi::{
@@ -46,14 +46,8 @@ pub struct tresor_private_key {
     _private: [u8; 0],
 }
 
-/// What is behind a `tresor_public_key`: the key, prepared for verifying and encrypting.
-pub(crate) struct PublicKeyHandle {
-    key: PublicKey,
-    verifier: Option<Verifier>,
-    encrypter: Option<Encrypter>,
-    signing_spec: Option<SigningKeySpec>,
-    encryption_spec: Option<EncryptionKeySpec>,
-}
+/// What is behind a `tresor_public_key`: the core's prepared public key.
+pub(crate) struct PublicKeyHandle(PreparedPublicKey);
 
 impl Handle for PublicKeyHandle {
     const MAGIC: u64 = 0x7472_6573_6f72_0001;
@@ -61,49 +55,21 @@ impl Handle for PublicKeyHandle {
 }
 
 impl PublicKeyHandle {
-    pub(crate) fn new(key: PublicKey) -> Self {
-        let kt = key.key_type();
-        let signing_spec = kt.signing_spec();
-        let encryption_spec = kt.encryption_spec();
-        Self {
-            verifier: signing_spec.and_then(|_| Verifier::new(key.clone()).ok()),
-            encrypter: encryption_spec.and_then(|_| Encrypter::new(key.clone()).ok()),
-            signing_spec,
-            encryption_spec,
-            key,
-        }
-    }
-
     pub(crate) fn into_raw(key: PublicKey) -> *const tresor_public_key {
-        Tagged::arc_into_raw(Self::new(key))
+        Tagged::arc_into_raw(Self(PreparedPublicKey::new(key)))
+    }
+
+    fn key(&self) -> &PublicKey {
+        self.0.public_key()
     }
 }
 
-/// What is behind a `tresor_private_key`.
-pub(crate) struct PrivateKeyHandle {
-    key: PrivateKey,
-    signer: Option<Signer>,
-    decrypter: Option<Decrypter>,
-}
+/// What is behind a `tresor_private_key`: the core's key pair.
+pub(crate) struct PrivateKeyHandle(KeyPair);
 
 impl Handle for PrivateKeyHandle {
     const MAGIC: u64 = 0x7472_6573_6f72_0002;
     const NAME: &'static str = "tresor_private_key";
-}
-
-impl PrivateKeyHandle {
-    fn new(key: PrivateKey) -> Self {
-        let kt = key.public_key().key_type();
-        Self {
-            signer: kt
-                .signing_spec()
-                .and_then(|_| Signer::new(key.clone()).ok()),
-            decrypter: kt
-                .encryption_spec()
-                .and_then(|_| Decrypter::new(key.clone()).ok()),
-            key,
-        }
-    }
 }
 
 /// Borrow a public key handle.
@@ -124,50 +90,14 @@ unsafe fn private<'a>(p: *const tresor_private_key) -> Result<&'a PrivateKeyHand
     unsafe { Tagged::<PrivateKeyHandle>::get(p, "key") }
 }
 
-/// A signing algorithm argument (NULL = the key spec's default).
-pub(crate) fn signing_algorithm(
-    name: Option<&str>,
-    spec: SigningKeySpec,
-) -> Result<SigningAlgorithmSpec> {
-    let algo = match name {
-        Some(n) => n.parse::<SigningAlgorithmSpec>()?,
-        None => spec.default_algorithm(),
-    };
-    algo.check_key_spec(spec)?;
-    Ok(algo)
+/// An optional signing algorithm argument (NULL = the key spec's default).
+fn signing_algorithm(name: Option<&str>) -> Result<Option<SigningAlgorithmSpec>> {
+    name.map(str::parse).transpose()
 }
 
-/// An encryption algorithm argument (NULL = the key spec's default).
-pub(crate) fn encryption_algorithm(
-    name: Option<&str>,
-    spec: EncryptionKeySpec,
-) -> Result<EncryptionAlgorithmSpec> {
-    let algo = match name {
-        Some(n) => n.parse::<EncryptionAlgorithmSpec>()?,
-        None => spec.default_algorithm(),
-    };
-    algo.check_key_spec(spec)?;
-    Ok(algo)
-}
-
-/// The key type named by a signing or encryption key spec string (`ec-curve-25519`, `ec-p-256`,
-/// `ec-p-384`, `ec-secp256k1`, `rsa-2048`).
-fn key_type_of(spec: &str) -> Result<KeyType> {
-    if let Ok(s) = spec.parse::<SigningKeySpec>() {
-        return Ok(KeyType::from(s));
-    }
-    match spec.parse::<EncryptionKeySpec>() {
-        Ok(e) => Ok(KeyType::from(e)),
-        Err(_) => Err(Error::new(
-            ErrorKind::UnknownScheme,
-            format!(
-                "unknown key spec '{}'; accepted: {}, {}",
-                spec.escape_debug(),
-                SigningKeySpec::accepted(),
-                EncryptionKeySpec::accepted()
-            ),
-        )),
-    }
+/// An optional encryption algorithm argument (NULL = the key spec's default).
+fn encryption_algorithm(name: Option<&str>) -> Result<Option<EncryptionAlgorithmSpec>> {
+    name.map(str::parse).transpose()
 }
 
 // --- public keys ---------------------------------------------------------------------------------
@@ -238,7 +168,7 @@ pub unsafe extern "C" fn tresor_public_key_fingerprint(
     boundary("tresor_public_key_fingerprint", || {
         // SAFETY: the caller's contract.
         let (k, out) = unsafe { (public(key)?, Out::new(out, "out")?) };
-        out.write(tresor_fingerprint::new(&k.key.fingerprint()));
+        out.write(tresor_fingerprint::new(&k.key().fingerprint()));
         Ok(())
     })
 }
@@ -255,7 +185,7 @@ pub unsafe extern "C" fn tresor_public_key_to_der(
     boundary("tresor_public_key_to_der", || {
         // SAFETY: the caller's contract.
         let (k, out) = unsafe { (public(key)?, Out::new(out, "out")?) };
-        out.write(tresor_bytes::from_slice(k.key.spki_der()));
+        out.write(tresor_bytes::from_slice(k.key().spki_der()));
         Ok(())
     })
 }
@@ -272,7 +202,7 @@ pub unsafe extern "C" fn tresor_public_key_to_pem(
     boundary("tresor_public_key_to_pem", || {
         // SAFETY: the caller's contract.
         let (k, out) = unsafe { (public(key)?, Out::new(out, "out")?) };
-        out.write(tresor_bytes::from_slice(k.key.to_pem().as_bytes()));
+        out.write(tresor_bytes::from_slice(k.key().to_pem().as_bytes()));
         Ok(())
     })
 }
@@ -289,7 +219,9 @@ pub unsafe extern "C" fn tresor_public_key_signing_spec(
     boundary_value("tresor_public_key_signing_spec", std::ptr::null(), || {
         // SAFETY: the caller's contract.
         let k = unsafe { public(key) }?;
-        Ok(k.signing_spec
+        Ok(k.key()
+            .key_type()
+            .signing_spec()
             .map_or(std::ptr::null(), |s| crate::ffi::static_c(s.as_str())))
     })
 }
@@ -309,7 +241,9 @@ pub unsafe extern "C" fn tresor_public_key_encryption_spec(
         || {
             // SAFETY: the caller's contract.
             let k = unsafe { public(key) }?;
-            Ok(k.encryption_spec
+            Ok(k.key()
+                .key_type()
+                .encryption_spec()
                 .map_or(std::ptr::null(), |s| crate::ffi::static_c(s.as_str())))
         },
     )
@@ -342,13 +276,7 @@ pub unsafe extern "C" fn tresor_public_key_verify(
                 bytes_in(signature, signature_len, "signature")?,
             )
         };
-        let (Some(spec), Some(v)) = (k.signing_spec, k.verifier.as_ref()) else {
-            return Err(Error::new(
-                ErrorKind::IncompatibleKey,
-                "this key cannot verify signatures (it is an RSA encryption key)",
-            ));
-        };
-        v.verify(signing_algorithm(algorithm, spec)?, msg, sig)
+        k.0.verify(signing_algorithm(algorithm)?, msg, sig)
     })
 }
 
@@ -376,13 +304,7 @@ pub unsafe extern "C" fn tresor_public_key_encrypt(
                 Out::new(out, "out")?,
             )
         };
-        let (Some(spec), Some(e)) = (k.encryption_spec, k.encrypter.as_ref()) else {
-            return Err(Error::new(
-                ErrorKind::IncompatibleKey,
-                "this key cannot be encrypted to (only EC P-256 and RSA-2048 keys can)",
-            ));
-        };
-        let ct = e.encrypt(encryption_algorithm(algorithm, spec)?, pt)?;
+        let ct = k.0.encrypt(encryption_algorithm(algorithm)?, pt)?;
         out.write(tresor_bytes::from_slice(&ct));
         Ok(())
     })
@@ -391,7 +313,7 @@ pub unsafe extern "C" fn tresor_public_key_encrypt(
 // --- private keys --------------------------------------------------------------------------------
 
 fn private_out(key: PrivateKey, out: Out<'_, *const tresor_private_key>) {
-    out.write(Tagged::arc_into_raw(PrivateKeyHandle::new(key)));
+    out.write(Tagged::arc_into_raw(PrivateKeyHandle(KeyPair::new(key))));
 }
 
 /// Generate a private key of `spec` (`"ec-curve-25519"`, `"ec-p-256"`, `"ec-p-384"`,
@@ -407,7 +329,7 @@ pub unsafe extern "C" fn tresor_private_key_generate(
     boundary("tresor_private_key_generate", || {
         // SAFETY: the caller's contract.
         let (spec, out) = unsafe { (str_in(spec, "spec")?, Out::new(out, "out")?) };
-        private_out(PrivateKey::generate(key_type_of(spec)?)?, out);
+        private_out(PrivateKey::generate(spec.parse::<KeyType>()?)?, out);
         Ok(())
     })
 }
@@ -462,7 +384,7 @@ pub unsafe extern "C" fn tresor_private_key_to_der(
     boundary("tresor_private_key_to_der", || {
         // SAFETY: the caller's contract.
         let (k, out) = unsafe { (private(key)?, Out::new(out, "out")?) };
-        out.write(tresor_bytes::from_slice(k.key.pkcs8_der()));
+        out.write(tresor_bytes::from_slice(k.0.private_key().pkcs8_der()));
         Ok(())
     })
 }
@@ -479,7 +401,7 @@ pub unsafe extern "C" fn tresor_private_key_public_key(
     boundary("tresor_private_key_public_key", || {
         // SAFETY: the caller's contract.
         let (k, out) = unsafe { (private(key)?, Out::new(out, "out")?) };
-        public_out(k.key.public_key().clone(), out);
+        public_out(k.0.public_key().clone(), out);
         Ok(())
     })
 }
@@ -508,14 +430,7 @@ pub unsafe extern "C" fn tresor_private_key_sign(
                 Out::new(out, "out")?,
             )
         };
-        let (Some(spec), Some(s)) = (k.key.public_key().key_type().signing_spec(), &k.signer)
-        else {
-            return Err(Error::new(
-                ErrorKind::IncompatibleKey,
-                "this key cannot sign (it is an RSA encryption key)",
-            ));
-        };
-        let sig = s.sign(signing_algorithm(algorithm, spec)?, msg)?;
+        let sig = k.0.sign(signing_algorithm(algorithm)?, msg)?;
         out.write(tresor_bytes::from_slice(&sig));
         Ok(())
     })
@@ -546,16 +461,7 @@ pub unsafe extern "C" fn tresor_private_key_decrypt(
                 Out::new(out, "out")?,
             )
         };
-        let (Some(spec), Some(d)) = (
-            k.key.public_key().key_type().encryption_spec(),
-            &k.decrypter,
-        ) else {
-            return Err(Error::new(
-                ErrorKind::IncompatibleKey,
-                "this key cannot decrypt (only EC P-256 and RSA-2048 keys can)",
-            ));
-        };
-        let pt = d.decrypt(encryption_algorithm(algorithm, spec)?, ct)?;
+        let pt = k.0.decrypt(encryption_algorithm(algorithm)?, ct)?;
         out.write(tresor_bytes::from_slice(&pt));
         Ok(())
     })

@@ -47,7 +47,7 @@ pub unsafe extern "C" fn tresor_aes_gcm_encrypt(
                 crate::ffi::Out::new(out, "out")?,
             )
         };
-        let k = aes128(key)?;
+        let k = AesGcmKey::aes128(key)?;
         out.write(tresor_bytes::from_slice(&k.encrypt(pt, &[])?));
         Ok(())
     })
@@ -75,23 +75,10 @@ pub unsafe extern "C" fn tresor_aes_gcm_decrypt(
                 crate::ffi::Out::new(out, "out")?,
             )
         };
-        let k = aes128(key)?;
+        let k = AesGcmKey::aes128(key)?;
         out.write(tresor_bytes::from_slice(&k.decrypt(ct, &[])?));
         Ok(())
     })
-}
-
-fn aes128(key: &[u8]) -> Result<AesGcmKey> {
-    if key.len() != 16 {
-        return Err(Error::new(
-            ErrorKind::MalformedKey,
-            format!(
-                "an AES-128-GCM key is 16 bytes, got {} (Canton's symmetric scheme is AES-128)",
-                key.len()
-            ),
-        ));
-    }
-    AesGcmKey::new(key)
 }
 
 /// SHA-256 of `data` into `out` (at least 32 bytes; `TRESOR_STATUS_BUFFER_TOO_SMALL` otherwise).

@@ -2,18 +2,16 @@
 //! export and import by fingerprint.
 
 use std::ffi::{CStr, CString, c_char};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use tresor_core::config::{Config, OpenOptions};
-use tresor_core::kms::{KmsDriver, KmsHealth, KmsKeyId, KmsKeySpec};
-use tresor_core::store::Purpose;
+use tresor_core::config::{Config, ConfigSources, OpenOptions};
+use tresor_core::kms::{KmsDriver, KmsHealth, KmsKeyId};
 use tresor_core::vault::KeyInfo;
 use tresor_core::vault::blocking::BlockingVault;
-use tresor_core::vault::export::{open_export, seal_export};
 use tresor_core::{
-    EncryptionAlgorithmSpec, EncryptionKeySpec, Error, ErrorKind, SigningAlgorithmSpec,
-    SigningKeySpec, SigningKeyUsageSet,
+    EncryptionAlgorithmSpec, EncryptionKeySpec, Error, ErrorKind, KeySpec, Purpose,
+    SigningAlgorithmSpec, SigningKeySpec, SigningKeyUsageSet,
 };
 use zeroize::Zeroizing;
 
@@ -110,14 +108,14 @@ impl KeyInfoC {
         Self {
             fingerprint: c_string(&k.fingerprint.to_string()),
             name: k.name.as_deref().map(c_string),
-            purpose: match k.purpose {
+            purpose: match k.purpose() {
                 Purpose::Signing => c"signing",
                 Purpose::Encryption => c"encryption",
             },
-            spec: c_string(&k.key_spec),
+            spec: c_string(k.spec.as_str()),
             usage: k.usage.map(|u| c_string(&u.to_string())),
             storage: static_c(k.storage.as_str()),
-            kms_key_id: k.kms_key_id.as_deref().map(c_string),
+            kms_key_id: k.kms_key_id.as_ref().map(|i| c_string(i.as_str())),
             created_at: k.created_at,
         }
     }
@@ -278,19 +276,23 @@ pub unsafe extern "C" fn tresor_vault_options_free(options: *mut tresor_vault_op
 // --- opening -------------------------------------------------------------------------------------
 
 fn open(cfg: &Config, o: Option<&OptionsHandle>) -> Result<BlockingVault> {
-    let defaults = OptionsHandle::default();
-    let o = o.unwrap_or(&defaults);
-    let rt = BlockingVault::new_runtime()?;
-    let opts = OpenOptions {
-        create: o.create,
-        audit_log_file: o.audit_log_file.clone(),
-        kms_passphrase: o.kms_passphrase.clone(),
-        max_retries: o.max_retries,
-        driver: o.driver.clone().map(|d| d as Arc<dyn KmsDriver>),
-        ..OpenOptions::default()
-    };
-    let opened = rt.block_on(tresor_core::config::open(cfg, opts))?;
-    Ok(BlockingVault::from_runtime(rt, opened.vault))
+    let mut opts = OpenOptions::new();
+    if let Some(o) = o {
+        opts = opts.create(o.create);
+        if let Some(p) = &o.audit_log_file {
+            opts = opts.audit_log_file(p);
+        }
+        if let Some(p) = &o.kms_passphrase {
+            opts = opts.kms_passphrase(p.clone());
+        }
+        if let Some(n) = o.max_retries {
+            opts = opts.max_retries(n);
+        }
+        if let Some(d) = &o.driver {
+            opts = opts.driver(d.clone() as Arc<dyn KmsDriver>);
+        }
+    }
+    BlockingVault::open(cfg, opts)
 }
 
 /// Open the vault a tresor config file (`tresor.toml`, as written by `tresor init`) describes,
@@ -311,8 +313,7 @@ pub unsafe extern "C" fn tresor_vault_open(
         let (path, out) = unsafe { (str_in(config_path, "config_path")?, Out::new(out, "out")?) };
         // SAFETY: the caller's contract.
         let o = unsafe { opt_options(options) }?;
-        let mut cfg = Config::from_toml_file(Path::new(path))?;
-        cfg.apply_env()?;
+        let cfg = Config::load(&ConfigSources::new().file(path))?;
         let v = open(&cfg, o)?;
         out.write(Tagged::arc_into_raw(VaultHandle { v }));
         Ok(())
@@ -350,6 +351,45 @@ pub unsafe extern "C" fn tresor_vault_open_config(
         };
         let cfg = Config::from_toml_str(text, &base, "<config string>")?;
         let v = open(&cfg, o)?;
+        out.write(Tagged::arc_into_raw(VaultHandle { v }));
+        Ok(())
+    })
+}
+
+/// Open the vault of a Canton node: the `crypto` block of `node` (a participant, sequencer or mediator)
+/// in the Canton HOCON file `canton_config` gives the provider, the KMS and the private-key-store
+/// encryption; the tresor config file `config_path` (NULL: `TRESOR_CONFIG`, else `./tresor.toml` when it
+/// exists) gives the store, the cache and the role; the `TRESOR_*` environment variables override
+/// single settings, as with the `tresor` command's `--canton-config`/`--node`. `options` may be NULL.
+///
+/// # Safety
+/// `canton_config` and `node` are C strings; `config_path` is NULL or a C string; `options` is NULL or a
+/// live options handle; `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tresor_vault_open_canton(
+    canton_config: *const c_char,
+    node: *const c_char,
+    config_path: *const c_char,
+    options: *const tresor_vault_options,
+    out: *mut *const tresor_vault,
+) -> tresor_status {
+    boundary("tresor_vault_open_canton", || {
+        // SAFETY: the caller's contract.
+        let (canton, node, path, out) = unsafe {
+            (
+                str_in(canton_config, "canton_config")?,
+                str_in(node, "node")?,
+                opt_str_in(config_path, "config_path")?,
+                Out::new(out, "out")?,
+            )
+        };
+        // SAFETY: the caller's contract.
+        let o = unsafe { opt_options(options) }?;
+        let mut sources = ConfigSources::new().canton(canton, node);
+        if let Some(p) = path {
+            sources = sources.file(p);
+        }
+        let v = open(&Config::load(&sources)?, o)?;
         out.write(Tagged::arc_into_raw(VaultHandle { v }));
         Ok(())
     })
@@ -407,10 +447,7 @@ pub unsafe extern "C" fn tresor_vault_health(
     boundary("tresor_vault_health", || {
         // SAFETY: the caller's contract.
         let (v, state) = unsafe { (self::vault(vault)?, Out::new(out_state, "out_state")?) };
-        let health = match v.vault().kms_driver() {
-            None => KmsHealth::Ok,
-            Some(d) => v.block_on(d.health()),
-        };
+        let health = v.health();
         let (s, detail) = match health {
             KmsHealth::Ok => (tresor_kms_health::Ok, String::new()),
             KmsHealth::Degraded(d) => (tresor_kms_health::Degraded, d),
@@ -496,15 +533,15 @@ pub unsafe extern "C" fn tresor_vault_generate_encryption_key(
 /// # Safety
 /// `vault` is a live vault handle; `out` is writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tresor_vault_list(
+pub unsafe extern "C" fn tresor_vault_list_keys(
     vault: *const tresor_vault,
     out: *mut *const tresor_key_list,
 ) -> tresor_status {
-    boundary("tresor_vault_list", || {
+    boundary("tresor_vault_list_keys", || {
         // SAFETY: the caller's contract.
         let (v, out) = unsafe { (self::vault(vault)?, Out::new(out, "out")?) };
         let items = v
-            .list()?
+            .list_keys()?
             .iter()
             .map(|k| Tagged::new(KeyInfoC::new(k)))
             .collect();
@@ -853,7 +890,7 @@ pub unsafe extern "C" fn tresor_vault_delete_key(
                 fingerprint_in(fingerprint, "fingerprint")?,
             )
         };
-        v.delete(&fp)
+        v.delete_key(&fp)
     })
 }
 
@@ -897,12 +934,7 @@ pub unsafe extern "C" fn tresor_vault_wrapper_key_id(
     boundary("tresor_vault_wrapper_key_id", || {
         // SAFETY: the caller's contract.
         let (v, out) = unsafe { (self::vault(vault)?, Out::new(out, "out")?) };
-        let id = v.wrapper_key_id()?.ok_or_else(|| {
-            Error::new(
-                ErrorKind::WrongMode,
-                format!("a {} vault has no wrapper key", v.vault().mode_name()),
-            )
-        })?;
+        let id = v.wrapper_key_id()?;
         out.write(tresor_bytes::from_slice(id.as_str().as_bytes()));
         Ok(())
     })
@@ -958,15 +990,16 @@ pub unsafe extern "C" fn tresor_vault_rotate_data_key(
     })
 }
 
-/// Register an existing KMS signing key (external mode): its public key is fetched and, if `spec` is
-/// not NULL, checked against it (`TRESOR_STATUS_INCOMPATIBLE_KEY`); it is stored with `usage`
-/// (comma-separated) and `name` (may be NULL).
+/// Register an existing KMS signing key (external mode; Canton's `register_kms_signing_key`): its
+/// public key is fetched and, if `spec` is not NULL, checked against it
+/// (`TRESOR_STATUS_INCOMPATIBLE_KEY`); it is stored with `usage` (comma-separated) and `name` (may be
+/// NULL). Nothing is created in the KMS. Writes the key's fingerprint.
 ///
 /// # Safety
 /// `vault` is a live vault handle; strings are C strings (`spec` and `name` may be NULL); `out` is
 /// writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tresor_vault_register_signing_key(
+pub unsafe extern "C" fn tresor_vault_register_kms_signing_key(
     vault: *const tresor_vault,
     kms_key_id: *const c_char,
     spec: *const c_char,
@@ -974,7 +1007,7 @@ pub unsafe extern "C" fn tresor_vault_register_signing_key(
     name: *const c_char,
     out: *mut tresor_fingerprint,
 ) -> tresor_status {
-    boundary("tresor_vault_register_signing_key", || {
+    boundary("tresor_vault_register_kms_signing_key", || {
         // SAFETY: the caller's contract.
         let (v, id, spec, usage, name, out) = unsafe {
             (
@@ -988,33 +1021,30 @@ pub unsafe extern "C" fn tresor_vault_register_signing_key(
         };
         let id = KmsKeyId::new(id)?;
         let usage = SigningKeyUsageSet::parse_list(usage)?;
-        let info = match spec {
-            Some(s) => {
-                let spec = KmsKeySpec::Signing(s.parse()?);
-                v.register_external(&id, spec, Some(usage), name)?
-            }
-            None => v.register_external_any(&id, Purpose::Signing, Some(usage), name)?,
-        };
+        let spec = spec
+            .map(|s| s.parse::<SigningKeySpec>().map(KeySpec::Signing))
+            .transpose()?;
+        let info = v.register_kms_key(&id, Purpose::Signing, spec, Some(usage), name)?;
         out.write(tresor_fingerprint::new(&info.fingerprint));
         Ok(())
     })
 }
 
-/// Register an existing KMS encryption key (external mode); `spec` (may be NULL) is checked as for
-/// `tresor_vault_register_signing_key`.
+/// Register an existing KMS encryption key (external mode; Canton's `register_kms_encryption_key`);
+/// `spec` (may be NULL) is checked as for `tresor_vault_register_kms_signing_key`.
 ///
 /// # Safety
 /// `vault` is a live vault handle; strings are C strings (`spec` and `name` may be NULL); `out` is
 /// writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tresor_vault_register_encryption_key(
+pub unsafe extern "C" fn tresor_vault_register_kms_encryption_key(
     vault: *const tresor_vault,
     kms_key_id: *const c_char,
     spec: *const c_char,
     name: *const c_char,
     out: *mut tresor_fingerprint,
 ) -> tresor_status {
-    boundary("tresor_vault_register_encryption_key", || {
+    boundary("tresor_vault_register_kms_encryption_key", || {
         // SAFETY: the caller's contract.
         let (v, id, spec, name, out) = unsafe {
             (
@@ -1026,13 +1056,42 @@ pub unsafe extern "C" fn tresor_vault_register_encryption_key(
             )
         };
         let id = KmsKeyId::new(id)?;
-        let info = match spec {
-            Some(s) => {
-                let spec = KmsKeySpec::Encryption(s.parse()?);
-                v.register_external(&id, spec, None, name)?
-            }
-            None => v.register_external_any(&id, Purpose::Encryption, None, name)?,
+        let spec = spec
+            .map(|s| s.parse::<EncryptionKeySpec>().map(KeySpec::Encryption))
+            .transpose()?;
+        let info = v.register_kms_key(&id, Purpose::Encryption, spec, None, name)?;
+        out.write(tresor_fingerprint::new(&info.fingerprint));
+        Ok(())
+    })
+}
+
+/// Rotate a node key to a key made in the KMS beforehand (external mode; Canton's
+/// `rotate_kms_node_key`): `new_kms_key_id` is registered with the old key's purpose and usage, under
+/// `name` (may be NULL); the old key stays until deleted. Namespace keys are refused
+/// (`TRESOR_STATUS_USAGE_NOT_ALLOWED`), as in Canton. Writes the new key's fingerprint.
+///
+/// # Safety
+/// `vault` is a live vault handle; strings are C strings (`name` may be NULL); `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tresor_vault_rotate_kms_node_key(
+    vault: *const tresor_vault,
+    fingerprint: *const c_char,
+    new_kms_key_id: *const c_char,
+    name: *const c_char,
+    out: *mut tresor_fingerprint,
+) -> tresor_status {
+    boundary("tresor_vault_rotate_kms_node_key", || {
+        // SAFETY: the caller's contract.
+        let (v, fp, id, name, out) = unsafe {
+            (
+                self::vault(vault)?,
+                fingerprint_in(fingerprint, "fingerprint")?,
+                str_in(new_kms_key_id, "new_kms_key_id")?,
+                opt_str_in(name, "name")?,
+                Out::new(out, "out")?,
+            )
         };
+        let info = v.rotate_kms_node_key(&fp, &KmsKeyId::new(id)?, name)?;
         out.write(tresor_fingerprint::new(&info.fingerprint));
         Ok(())
     })
@@ -1045,14 +1104,14 @@ pub unsafe extern "C" fn tresor_vault_register_encryption_key(
 /// `vault` is a live vault handle; `fingerprint` is a C string; `password` is readable for
 /// `password_len` bytes; `out` is writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tresor_vault_export_key(
+pub unsafe extern "C" fn tresor_vault_export_sealed(
     vault: *const tresor_vault,
     fingerprint: *const c_char,
     password: *const u8,
     password_len: usize,
     out: *mut tresor_bytes,
 ) -> tresor_status {
-    boundary("tresor_vault_export_key", || {
+    boundary("tresor_vault_export_sealed", || {
         // SAFETY: the caller's contract.
         let (v, fp, pw, out) = unsafe {
             (
@@ -1062,14 +1121,13 @@ pub unsafe extern "C" fn tresor_vault_export_key(
                 Out::new(out, "out")?,
             )
         };
-        let (info, key) = v.export_private_key(&fp)?;
-        let text = seal_export(&info, &key, pw)?;
+        let text = v.export_sealed(&fp, pw)?;
         out.write(tresor_bytes::from_slice(text.as_bytes()));
         Ok(())
     })
 }
 
-/// Import a key exported by `tresor_vault_export_key` (or `tresor key export`), opened with
+/// Import a key exported by `tresor_vault_export_sealed` (or `tresor key export`), opened with
 /// `password`; `name` (may be NULL) replaces the name recorded in the export. A wrong password is
 /// `TRESOR_STATUS_WRONG_PASSWORD`. Writes the key's fingerprint.
 ///
@@ -1077,7 +1135,7 @@ pub unsafe extern "C" fn tresor_vault_export_key(
 /// `vault` is a live vault handle; buffers are readable for their lengths; `name` is NULL or a C
 /// string; `out` is writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tresor_vault_import_key(
+pub unsafe extern "C" fn tresor_vault_import_sealed(
     vault: *const tresor_vault,
     export: *const u8,
     export_len: usize,
@@ -1086,7 +1144,7 @@ pub unsafe extern "C" fn tresor_vault_import_key(
     name: *const c_char,
     out: *mut tresor_fingerprint,
 ) -> tresor_status {
-    boundary("tresor_vault_import_key", || {
+    boundary("tresor_vault_import_sealed", || {
         // SAFETY: the caller's contract.
         let (v, export, pw, name, out) = unsafe {
             (
@@ -1099,9 +1157,7 @@ pub unsafe extern "C" fn tresor_vault_import_key(
         };
         let text = std::str::from_utf8(export)
             .map_err(|_| Error::new(ErrorKind::MalformedData, "the export is not UTF-8 text"))?;
-        let imported = open_export(text, pw)?;
-        let name = name.or(imported.name.as_deref());
-        let info = v.import_private_key(&imported.key, imported.purpose, imported.usage, name)?;
+        let info = v.import_sealed(text, pw, name)?;
         out.write(tresor_fingerprint::new(&info.fingerprint));
         Ok(())
     })

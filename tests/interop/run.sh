@@ -732,6 +732,20 @@ legacy_gcm_checks() {
         eval "tresor encrypt --key '$KEYS/t-p256.pub.pem' --algo ecies-hkdf-hmac-sha-256-aes-128-gcm --in '$pt' --out '$T/legacy.ct' && tresor decrypt --key '$KEYS/t-p256.key.pem' --algo ecies-hkdf-hmac-sha-256-aes-128-gcm --in '$T/legacy.ct' --out '$T/legacy.out' && cmp -s '$pt' '$T/legacy.out'"
 }
 
+# Every case of tresor's own in tests/vectors, re-checked by an independent implementation.
+vector_checks() {
+    local out line
+    if out=$(python3 "$HERE/vectors_check.py" 2>&1); then :; fi
+    while IFS= read -r line; do
+        case $line in
+            "ok - "*) pass "${line#ok - }" ;;
+            "not ok - "*) fail "${line#not ok - }" ;;
+            *) say "$line" ;;
+        esac
+    done <<<"$out"
+    [[ $out == *"ok - vectors sealed_export.json"* ]] || fail "vectors_check.py did not run to the end" "$out"
+}
+
 main() {
     say "# tresor: $TRESOR_BIN"
     say "# aes_gcm_tool: $AES_GCM_TOOL"
@@ -753,6 +767,8 @@ main() {
     fingerprint_checks
     say "# 6. CLI error behaviour"
     cli_error_checks
+    say "# 7. tresor's own shared vectors (tests/vectors): pyca/cryptography and hashlib"
+    vector_checks
 
     say "$PASSED passed, $FAILED failed"
     ((FAILED == 0))

@@ -1,42 +1,82 @@
 //! Opening the store and the vault as a [`Config`] says.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::{Config, KmsSettings, KmsType, PASSPHRASE_ENV, invalid, redact_url, sqlite_path};
+use super::{Config, KmsSettings, KmsType, invalid, sqlite_path};
 use crate::audit::AuditLog;
 use crate::error::{Error, ErrorKind, Result};
-use crate::kms::registry::KmsConfig as RegistryConfig;
+use crate::kms::registry::{KmsConfig, SoftwareConfig};
 use crate::kms::software::{MasterKeySource, SoftwareKms};
 use crate::kms::{KmsDriver, LayerConfig};
 use crate::store::Store;
+use crate::util::redact_url;
 use crate::vault::{Mode, ProgressFn, Vault, VaultOptions};
 
-/// Options of [`open`].
-#[derive(Default)]
+/// Options of [`open`] (a builder: `OpenOptions::new().create(true)`).
+#[derive(Default, Clone)]
+#[non_exhaustive]
 pub struct OpenOptions {
-    /// Create the store file and the software KMS file when missing (`tresor init`); otherwise a
-    /// missing file is an error naming it.
-    pub create: bool,
+    create: bool,
+    audit_log_file: Option<PathBuf>,
+    kms_passphrase: Option<Zeroizing<String>>,
+    progress: Option<ProgressFn>,
+    max_retries: Option<u32>,
+    driver: Option<Arc<dyn KmsDriver>>,
+}
+
+impl OpenOptions {
+    /// The defaults: missing files are errors, the audit log where the configuration says, no
+    /// passphrase, no progress callback, Canton's retry policy, the KMS the configuration names.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Create the store file and the software KMS file when missing (what `tresor init` does);
+    /// otherwise a missing file is an error naming it.
+    pub fn create(mut self, create: bool) -> Self {
+        self.create = create;
+        self
+    }
+
     /// Where the KMS audit log goes (overrides `KMS_LOG_FILE_NAME` and the default next to the config
     /// file).
-    pub audit_log_file: Option<PathBuf>,
-    /// The software KMS passphrase when the config does not say where to find it (no key file,
+    pub fn audit_log_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.audit_log_file = Some(path.into());
+        self
+    }
+
+    /// The software KMS passphrase when the configuration does not say where to find it (no key file,
     /// passphrase file or `TRESOR_KMS_PASSPHRASE`; see [`Config::needs_kms_passphrase`]). Ignored
     /// otherwise.
-    pub kms_passphrase: Option<Zeroizing<String>>,
+    pub fn kms_passphrase(mut self, passphrase: Zeroizing<String>) -> Self {
+        self.kms_passphrase = Some(passphrase);
+        self
+    }
+
     /// A progress callback for long start-up migrations.
-    pub progress: Option<ProgressFn>,
-    /// Maximum retries of the retry layer for cloud, HSM and caller drivers (`None` = Canton's default,
-    /// unlimited). The CLI passes `Some(10)`.
-    pub max_retries: Option<u32>,
-    /// A KMS driver supplied by the caller (e.g. a driver written in C). When set, the config's `[kms]`
-    /// block must be absent or `type = "driver"`; the driver is used as the KMS (wrapper key in
-    /// envelope mode, key holder in external mode). When `audit-logging = true` it gets the driver
-    /// layers too (retry, rate limits, audit log, health tracking).
-    pub driver: Option<Arc<dyn KmsDriver>>,
+    pub fn progress(mut self, progress: ProgressFn) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Give up on a transiently failing KMS after `n` retries (default: Canton's, without limit). The
+    /// CLI uses 10.
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = Some(n);
+        self
+    }
+
+    /// A KMS driver supplied by the program (e.g. one written in C, or a Canton driver's backend). The
+    /// configuration's `kms` block must then be absent or `type = "driver"`; the driver is used as the
+    /// KMS (wrapper key in envelope mode, key holder in external mode), with the driver layers (retry,
+    /// rate limits, bounds, health tracking, and the audit log with `audit-logging = true`).
+    pub fn driver(mut self, driver: Arc<dyn KmsDriver>) -> Self {
+        self.driver = Some(driver);
+        self
+    }
 }
 
 impl core::fmt::Debug for OpenOptions {
@@ -72,77 +112,16 @@ pub(super) fn context(what: &str) -> impl FnOnce(Error) -> Error + '_ {
     move |e| Error::new(e.kind(), what).with_source(e)
 }
 
-/// Read the software KMS passphrase from a file: its first line, without the line ending.
-fn passphrase_from_file(path: &Path) -> Result<Zeroizing<String>> {
-    let io = |e: std::io::Error| {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot read password file '{}': {e}", path.display()),
-        )
-    };
-    if std::fs::metadata(path).map_err(io)?.is_dir() {
-        return Err(Error::new(
-            ErrorKind::Io,
-            format!("password file '{}' is a directory", path.display()),
-        ));
-    }
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(io)?);
-    let text = core::str::from_utf8(&bytes).map_err(|_| {
-        invalid(format!(
-            "password file '{}' is not UTF-8 text",
-            path.display()
-        ))
-    })?;
-    let first = text.split('\n').next().unwrap_or("");
-    let pw = Zeroizing::new(first.strip_suffix('\r').unwrap_or(first).to_string());
-    if pw.is_empty() {
-        return Err(invalid(format!(
-            "password file '{}' is empty",
-            path.display()
-        )));
-    }
-    Ok(pw)
-}
-
-/// Where the software KMS master key comes from: `TRESOR_KMS_PASSPHRASE` (when
-/// [`Config::apply_env`] saw it), the key file, the passphrase file, or the caller's passphrase.
-fn master_source(kms: &KmsSettings, given: Option<Zeroizing<String>>) -> Result<MasterKeySource> {
-    if kms.passphrase_env {
-        return match std::env::var(PASSPHRASE_ENV) {
-            Ok(v) if !v.trim().is_empty() => Ok(MasterKeySource::Passphrase(Zeroizing::new(v))),
-            _ => Err(invalid(format!(
-                "the environment variable {PASSPHRASE_ENV} is no longer set (it was when the \
-                 configuration was read)"
-            ))),
-        };
-    }
-    if let Some(f) = &kms.key_file {
-        return Ok(MasterKeySource::KeyFile(f.clone()));
-    }
-    if let Some(f) = &kms.passphrase_file {
-        return Ok(MasterKeySource::Passphrase(passphrase_from_file(f)?));
-    }
-    match given {
-        Some(p) if !p.is_empty() => Ok(MasterKeySource::Passphrase(p)),
-        Some(_) => Err(invalid("the software KMS passphrase is empty")),
-        None => Err(invalid(
-            "the software KMS needs its master key: set key-file or passphrase-file in [kms], or \
-             TRESOR_KMS_KEY_FILE or TRESOR_KMS_PASSPHRASE (a program can pass it in \
-             OpenOptions::kms_passphrase)",
-        )),
-    }
-}
-
 /// What the KMS of the vault will be.
 enum Plan<'a> {
     /// Clear mode: no KMS.
     None,
     /// The caller's driver.
     Caller(Arc<dyn KmsDriver>),
-    /// A cloud or HSM driver from the registry.
-    Registry(RegistryConfig, &'a KmsSettings),
-    /// The software KMS.
-    Software(&'a KmsSettings, MasterKeySource),
+    /// A cloud or HSM driver built from the configuration.
+    Registry(&'a KmsConfig, &'a KmsSettings),
+    /// The software KMS, with its master key.
+    Software(&'a SoftwareConfig, MasterKeySource),
 }
 
 /// Open the store and the vault as configured, running Canton's start-up logic (migrations between
@@ -171,12 +150,12 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
     } = opts;
     let mode = cfg.mode()?;
     match (&driver, &cfg.kms) {
-        (Some(_), Some(kms)) if !matches!(kms.kind, KmsType::Driver(_)) => {
+        (Some(_), Some(kms)) if !matches!(kms.kind(), KmsType::Driver(_)) => {
             return Err(invalid(format!(
                 "{}: the configuration sets KMS type '{}', but the program passed its own KMS driver \
-                 (OpenOptions::driver); remove the kms block or set type = \"driver\"",
-                kms.origin,
-                kms.kind.as_str()
+                 (a driver from the program); remove the kms block or set type = \"driver\"",
+                kms.origin(),
+                kms.kind().as_str()
             )));
         }
         (Some(_), _) => {}
@@ -190,22 +169,23 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
     let plan = match (&mode, driver, &cfg.kms) {
         (Mode::Clear, _, _) => Plan::None,
         (_, Some(d), _) => Plan::Caller(d),
-        (_, None, Some(kms)) if kms.kind != KmsType::Software => match kms.registry_config()? {
-            Some(rc) => Plan::Registry(rc, kms),
-            None => return Err(Error::internal("no driver for the configured KMS type")),
-        },
-        (_, None, Some(kms)) => {
-            if !create && !kms.path.exists() {
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    format!(
-                        "the software KMS file '{}' does not exist (check [kms] path, or run 'tresor init')",
-                        kms.path.display()
-                    ),
-                ));
+        (_, None, Some(kms)) => match (kms.config(), kms.software()) {
+            (_, Some(soft)) => {
+                if !create && !soft.path.exists() {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!(
+                            "the software KMS file '{}' does not exist (check [kms] path; a new KMS file is \
+                             made only when opening with create set)",
+                            soft.path.display()
+                        ),
+                    ));
+                }
+                Plan::Software(soft, soft.master.resolve(kms_passphrase)?)
             }
-            Plan::Software(kms, master_source(kms, kms_passphrase)?)
-        }
+            (Some(c), None) => Plan::Registry(c, kms),
+            (None, None) => return Err(Error::internal("no driver for the configured KMS type")),
+        },
         (_, None, None) => {
             return Err(invalid(format!(
                 "{} mode needs a KMS: add a [kms] block (type = \"software\") or set TRESOR_KMS_TYPE",
@@ -224,7 +204,7 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
         return Err(Error::new(
             ErrorKind::Io,
             format!(
-                "the key store '{}' does not exist (check [store] url, or run 'tresor init')",
+                "the key store '{}' does not exist (check [store] url; a new store is made only when opening with create set)",
                 p.display()
             ),
         ));
@@ -235,16 +215,16 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
         Plan::None => (None, false),
         Plan::Caller(d) => (Some(d), true),
         Plan::Registry(rc, kms) => {
-            let what = format!("{} KMS ({})", kms.kind.as_str(), kms.origin);
-            let d = crate::kms::registry::build(&rc)
+            let what = format!("{} KMS ({})", kms.kind().as_str(), kms.origin());
+            let d = crate::kms::registry::build(rc)
                 .await
                 .map_err(context(&what))?;
             (Some(d), true)
         }
-        Plan::Software(kms, master) => {
-            let what = format!("software KMS '{}'", kms.path.display());
+        Plan::Software(soft, master) => {
+            let what = format!("software KMS '{}'", soft.path.display());
             let soft = Arc::new(
-                SoftwareKms::open(&kms.path, master)
+                SoftwareKms::open(&soft.path, master)
                     .await
                     .map_err(context(&what))?,
             );
@@ -255,28 +235,38 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
     let store = Store::open(&url)
         .await
         .map_err(context(&format!("key store {}", redact_url(&url))))?;
-    let audit_logging = cfg.kms.as_ref().is_some_and(|k| k.audit_logging);
-    if let Some(d) = kms.as_mut()
-        && (audit_logging || layered_always)
-    {
-        let mut layers = LayerConfig::defaults_for(d.as_ref());
-        if audit_logging {
-            let audit = cfg.audit_log_config(audit_log_file.as_deref())?;
-            let what = format!("KMS audit log '{}'", audit.path.display());
-            layers = layers.with_audit(Arc::new(AuditLog::open(audit).map_err(context(&what))?));
+    let audit_logging = cfg.kms.as_ref().is_some_and(KmsSettings::audit_logging);
+    let audit = if audit_logging && kms.is_some() {
+        let audit = cfg.audit_log_config(audit_log_file.as_deref())?;
+        let what = format!("KMS audit log '{}'", audit.path.display());
+        Some(Arc::new(AuditLog::open(audit).map_err(context(&what))?))
+    } else {
+        None
+    };
+    if let Some(d) = kms.as_mut() {
+        // The local software KMS needs no retry, rate limits or health tracking; every driver gets
+        // Canton's bounds (the bounds layer is the one place they are checked).
+        let mut layers = if audit.is_some() || layered_always {
+            LayerConfig::defaults_for(d.as_ref())
+        } else {
+            LayerConfig::minimal()
+        };
+        if let Some(log) = &audit {
+            layers = layers.with_audit(log.clone());
         }
         if let (Some(r), Some(n)) = (layers.retry.as_mut(), max_retries) {
             r.failures.max_retries = Some(n);
         }
         *d = crate::kms::layered(d.clone(), layers);
     }
-    let options = VaultOptions {
-        mode,
-        role: cfg.role(),
-        cache: cfg.cache,
-        progress,
-    };
-    let vault = Vault::open(store, kms, options)
+    let mut options = VaultOptions::new(mode).role(cfg.role()).cache(cfg.cache);
+    if let Some(p) = progress {
+        options = options.progress(p);
+    }
+    if let Some(log) = audit {
+        options = options.audit_log(log);
+    }
+    let vault = Vault::open_store(store, kms, options)
         .await
         .map_err(context("opening the key store"))?;
     Ok(Opened {
@@ -324,16 +314,13 @@ mod tests {
         assert!(e.message().contains("k.db' does not exist"), "{e}");
         assert!(std::error::Error::source(&e).is_none());
         let opened = rt
-            .block_on(open(
-                &cfg,
-                OpenOptions {
-                    create: true,
-                    ..OpenOptions::default()
-                },
-            ))
+            .block_on(open(&cfg, OpenOptions::new().create(true)))
             .expect("creates");
         assert!(opened.software_kms.is_some());
-        assert_eq!(rt.block_on(opened.vault.list()).expect("list").len(), 0);
+        assert_eq!(
+            rt.block_on(opened.vault.list_keys()).expect("list").len(),
+            0
+        );
         drop(opened);
         rt.block_on(open(&cfg, OpenOptions::default()))
             .expect("reopens");
@@ -360,40 +347,29 @@ mod tests {
         assert!(cfg.needs_kms_passphrase());
         let rt = rt();
         let e = rt
-            .block_on(open(
-                &cfg,
-                OpenOptions {
-                    create: true,
-                    ..OpenOptions::default()
-                },
-            ))
+            .block_on(open(&cfg, OpenOptions::new().create(true)))
             .expect_err("no passphrase");
-        assert!(e.message().contains("OpenOptions::kms_passphrase"), "{e}");
+        assert!(
+            e.message().contains("pass the passphrase when opening"),
+            "{e}"
+        );
         let opened = rt
             .block_on(open(
                 &cfg,
-                OpenOptions {
-                    create: true,
-                    kms_passphrase: Some(Zeroizing::new("typed".into())),
-                    ..OpenOptions::default()
-                },
+                OpenOptions::new()
+                    .create(true)
+                    .kms_passphrase(Zeroizing::new("typed".into())),
             ))
             .expect("opens");
         let soft = opened.software_kms.clone().expect("software KMS");
         drop(opened);
         // A driver from the program conflicts with a [kms] block of another type.
         let e = rt
-            .block_on(open(
-                &cfg,
-                OpenOptions {
-                    driver: Some(soft.clone()),
-                    ..OpenOptions::default()
-                },
-            ))
+            .block_on(open(&cfg, OpenOptions::new().driver(soft.clone())))
             .expect_err("conflict");
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
         assert!(
-            e.message().contains("'software'") && e.message().contains("OpenOptions::driver"),
+            e.message().contains("'software'") && e.message().contains("a driver from the program"),
             "{e}"
         );
         // type = "driver" without a driver is refused, with one it is used.
@@ -414,23 +390,81 @@ mod tests {
         let opened = rt
             .block_on(open(
                 &plug,
-                OpenOptions {
-                    driver: Some(soft),
-                    audit_log_file: Some(log.clone()),
-                    ..OpenOptions::default()
-                },
+                OpenOptions::new().driver(soft).audit_log_file(log.clone()),
             ))
             .expect("opens with the program's driver");
         assert!(opened.software_kms.is_none());
         assert!(log.exists(), "audit-logging = true layers the driver");
         let dbg = format!(
             "{:?}",
-            OpenOptions {
-                kms_passphrase: Some(Zeroizing::new("secret".into())),
-                ..OpenOptions::default()
-            }
+            OpenOptions::new().kms_passphrase(Zeroizing::new("secret".into()))
         );
         assert!(!dbg.contains("secret"), "{dbg}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// The two readers of a KMS configuration are one: a software KMS created through the TOML path
+    /// opens through a driver's config text, and the reverse, with a multi-line passphrase file (the
+    /// driver path used to read the whole file and fail with wrong_password).
+    #[test]
+    fn a_kms_created_through_one_path_opens_through_the_other() {
+        let d = tmp("twopaths");
+        std::fs::write(d.join("pw"), "correct horse battery staple\nsecond line\n").expect("write");
+        let toml = Config::from_toml_str(
+            "[store]\nurl = \"sqlite://t.db\"\n[private-key-store.encryption]\ntype = \"kms\"\n\
+             [kms]\ntype = \"software\"\npath = \"k.db\"\npassphrase-file = \"pw\"\n",
+            &d,
+            "<config string>",
+        )
+        .expect("parses");
+        let rt = rt();
+        let opened = rt
+            .block_on(open(&toml, OpenOptions::new().create(true)))
+            .expect("created through the TOML path");
+        let wrapper = rt
+            .block_on(opened.vault.wrapper_key_id())
+            .expect("wrapper key");
+        rt.block_on(opened.vault.close());
+        let text = format!(
+            "type = software\npath = {}\npassphrase-file = {}\n",
+            crate::util::quote(&d.join("k.db").display().to_string()),
+            crate::util::quote(&d.join("pw").display().to_string())
+        );
+        let cfg = crate::kms::registry::KmsConfig::from_config_text(&text).expect("reads");
+        let driver = rt
+            .block_on(crate::kms::registry::build(&cfg))
+            .expect("the same KMS opens through the driver-config path");
+        rt.block_on(driver.key_exists_and_is_active(&wrapper))
+            .expect("and holds the wrapper key");
+        // The other way: a KMS made through the driver-config path opens through a tresor.toml.
+        let text2 = format!(
+            "type = software\npath = {}\npassphrase-file = {}\n",
+            crate::util::quote(&d.join("k2.db").display().to_string()),
+            crate::util::quote(&d.join("pw").display().to_string())
+        );
+        let cfg2 = crate::kms::registry::KmsConfig::from_config_text(&text2).expect("reads");
+        let id = rt.block_on(async {
+            let d2 = crate::kms::registry::build(&cfg2).await.expect("creates");
+            d2.generate_symmetric_key(Some("made-by-the-driver-path"))
+                .await
+                .expect("key")
+        });
+        let toml2 = Config::from_toml_str(
+            "[store]\nurl = \"sqlite://t2.db\"\n[private-key-store.encryption]\ntype = \"kms\"\n\
+             wrapper-key-id = \"WRAPPER\"\n[kms]\ntype = \"software\"\npath = \"k2.db\"\npassphrase-file = \"pw\"\n"
+                .replace("WRAPPER", id.as_str())
+                .as_str(),
+            &d,
+            "<config string>",
+        )
+        .expect("parses");
+        let opened = rt
+            .block_on(open(&toml2, OpenOptions::new().create(true)))
+            .expect("the driver path's KMS opens through the TOML path");
+        assert_eq!(
+            rt.block_on(opened.vault.wrapper_key_id()).expect("wrapper"),
+            id
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 }

@@ -67,8 +67,9 @@ fn read_uint<'a>(input: &'a [u8], pos: &mut usize) -> Result<&'a [u8]> {
     }
 }
 
-/// DER → raw `r ‖ s` (each left-padded to the field size of `spec`).
-pub fn ecdsa_der_to_raw(spec: SigningKeySpec, der: &[u8]) -> Result<Vec<u8>> {
+/// Check that `der` is a strict DER ECDSA signature for `spec` (what [`ecdsa_der_to_raw`] accepts),
+/// without allocating: `(r, s)` as big-endian slices without leading zeros.
+pub(super) fn check_strict_der(spec: SigningKeySpec, der: &[u8]) -> Result<(&[u8], &[u8])> {
     let n = field_len(spec)?;
     let mut pos = 0;
     if der.first() != Some(&0x30) {
@@ -87,6 +88,13 @@ pub fn ecdsa_der_to_raw(spec: SigningKeySpec, der: &[u8]) -> Result<Vec<u8>> {
     if r.len() > n || s.len() > n {
         return Err(malformed("integer larger than the curve order"));
     }
+    Ok((r, s))
+}
+
+/// DER → raw `r ‖ s` (each left-padded to the field size of `spec`).
+pub fn ecdsa_der_to_raw(spec: SigningKeySpec, der: &[u8]) -> Result<Vec<u8>> {
+    let n = field_len(spec)?;
+    let (r, s) = check_strict_der(spec, der)?;
     let mut out = vec![0u8; 2 * n];
     out[n - r.len()..n].copy_from_slice(r);
     out[2 * n - s.len()..].copy_from_slice(s);

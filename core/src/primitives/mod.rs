@@ -240,11 +240,21 @@ impl<B: Backend> Verifier<B> {
         self
     }
 
-    /// Verify `sig` (Canton format) over `msg` with `algo`. `Ok(())` when valid; otherwise
-    /// [`ErrorKind::InvalidSignature`] (opaque), or [`ErrorKind::IncompatibleKey`] when `algo` does not
+    /// Verify `sig` (Canton format) over `msg` with `algo`. `Ok(())` when valid; a signature that is
+    /// not in the format at all (an Ed25519 signature that is not 64 bytes, an ECDSA signature that is
+    /// not strict DER) is [`ErrorKind::MalformedSignature`]; a well-formed signature that does not verify
+    /// is the opaque [`ErrorKind::InvalidSignature`]; [`ErrorKind::IncompatibleKey`] when `algo` does not
     /// fit the key.
     pub fn verify(&self, algo: SigningAlgorithmSpec, msg: &[u8], sig: &[u8]) -> Result<()> {
-        algo.check_key_spec(self.key.key_type().require_signing()?)?;
+        let spec = self.key.key_type().require_signing()?;
+        algo.check_key_spec(spec)?;
+        if algo != SigningAlgorithmSpec::Ed25519 && ecdsa_der::check_strict_der(spec, sig).is_err()
+        {
+            return Err(Error::new(
+                ErrorKind::MalformedSignature,
+                "an ECDSA signature must be strict DER (SEQUENCE of two minimal positive INTEGERs)",
+            ));
+        }
         B::verify(&self.inner, msg, sig, self.rule)
     }
 

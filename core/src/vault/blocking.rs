@@ -5,14 +5,25 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::{KeyInfo, Vault, VaultOptions};
+use super::{ImportKey, KeyInfo, Vault, VaultOptions};
 use crate::error::{Error, Result};
-use crate::keys::{Fingerprint, PublicKey, SigningKeyUsageSet};
-use crate::kms::{KmsDriver, KmsKeyId, KmsKeySpec};
+use crate::keys::{Fingerprint, PrivateKey, PublicKey, SigningKeyUsageSet};
+use crate::kms::{KmsDriver, KmsHealth, KmsKeyId};
 use crate::scheme::{
-    EncryptionAlgorithmSpec, EncryptionKeySpec, SigningAlgorithmSpec, SigningKeySpec,
+    EncryptionAlgorithmSpec, EncryptionKeySpec, KeySpec, Purpose, SigningAlgorithmSpec,
+    SigningKeySpec,
 };
-use crate::store::{Purpose, Store};
+
+/// The runtime every blocking face of tresor runs its async work on: multi-threaded, two workers, I/O
+/// and timers enabled. The CLI, the C library and the JVM and Python bindings all build theirs here.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("tresor")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal("cannot start the async runtime").with_source(e))
+}
 
 /// A vault driven by an owned runtime. `Send + Sync`: share it between threads.
 #[derive(Debug)]
@@ -33,38 +44,37 @@ impl Drop for BlockingVault {
 }
 
 impl BlockingVault {
-    /// Build a runtime (two worker threads) and open the vault over the store at `store_url`.
+    /// Open the vault a configuration describes, exactly as [`crate::config::open`] does (the same
+    /// KMS driver with the same retry, rate-limit, bounds, health and audit layers), on a runtime of
+    /// its own. This is what every binding calls.
+    #[cfg(feature = "config")]
     pub fn open(
+        config: &crate::config::Config,
+        options: crate::config::OpenOptions,
+    ) -> Result<Self> {
+        let rt = runtime()?;
+        let opened = rt.block_on(crate::config::open(config, options))?;
+        Ok(Self {
+            rt,
+            vault: opened.vault,
+        })
+    }
+
+    /// The low-level constructor ([`Vault::open`]): the store at `store_url` and `kms` used exactly as
+    /// given — no layers are added; wrap the driver with [`crate::kms::layered`] yourself.
+    pub fn open_with_driver(
         store_url: &str,
         kms: Option<Arc<dyn KmsDriver>>,
         options: VaultOptions,
     ) -> Result<Self> {
-        let rt = Self::new_runtime()?;
-        let vault = rt.block_on(async {
-            let store = Store::open(store_url).await?;
-            Vault::open(store, kms, options).await
-        })?;
+        let rt = runtime()?;
+        let vault = rt.block_on(Vault::open(store_url, kms, options))?;
         Ok(Self { rt, vault })
     }
 
     /// Wrap a vault opened on `rt` (its store's connections live on that runtime).
     pub fn from_runtime(rt: tokio::runtime::Runtime, vault: Vault) -> Self {
         Self { rt, vault }
-    }
-
-    /// The runtime a blocking vault runs on: multi-threaded, two workers, I/O and timers enabled.
-    pub fn new_runtime() -> Result<tokio::runtime::Runtime> {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("tresor")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::internal("cannot start the runtime").with_source(e))
-    }
-
-    /// Wrap an existing vault, with a new runtime.
-    pub fn from_vault(vault: Vault) -> Result<Self> {
-        Ok(Self::from_runtime(Self::new_runtime()?, vault))
     }
 
     /// The async vault inside.
@@ -75,6 +85,11 @@ impl BlockingVault {
     /// Run any future of the vault on this runtime.
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
+    }
+
+    /// See [`Vault::health`].
+    pub fn health(&self) -> KmsHealth {
+        self.rt.block_on(self.vault.health())
     }
 
     /// See [`Vault::generate_signing_key`].
@@ -98,14 +113,14 @@ impl BlockingVault {
             .block_on(self.vault.generate_encryption_key(spec, name))
     }
 
-    /// See [`Vault::list`].
-    pub fn list(&self) -> Result<Vec<KeyInfo>> {
-        self.rt.block_on(self.vault.list())
+    /// See [`Vault::list_keys`].
+    pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        self.rt.block_on(self.vault.list_keys())
     }
 
-    /// See [`Vault::info`].
-    pub fn info(&self, fp: &Fingerprint) -> Result<KeyInfo> {
-        self.rt.block_on(self.vault.info(fp))
+    /// See [`Vault::key_info`].
+    pub fn key_info(&self, fp: &Fingerprint) -> Result<KeyInfo> {
+        self.rt.block_on(self.vault.key_info(fp))
     }
 
     /// See [`Vault::public_key`].
@@ -161,9 +176,9 @@ impl BlockingVault {
         self.rt.block_on(self.vault.encrypt(fp, pt, algo))
     }
 
-    /// See [`Vault::delete`].
-    pub fn delete(&self, fp: &Fingerprint) -> Result<()> {
-        self.rt.block_on(self.vault.delete(fp))
+    /// See [`Vault::delete_key`].
+    pub fn delete_key(&self, fp: &Fingerprint) -> Result<()> {
+        self.rt.block_on(self.vault.delete_key(fp))
     }
 
     /// See [`Vault::rotate_node_key`].
@@ -171,8 +186,19 @@ impl BlockingVault {
         self.rt.block_on(self.vault.rotate_node_key(fp))
     }
 
+    /// See [`Vault::rotate_kms_node_key`].
+    pub fn rotate_kms_node_key(
+        &self,
+        fp: &Fingerprint,
+        new_kms_key_id: &KmsKeyId,
+        name: Option<&str>,
+    ) -> Result<KeyInfo> {
+        self.rt
+            .block_on(self.vault.rotate_kms_node_key(fp, new_kms_key_id, name))
+    }
+
     /// See [`Vault::wrapper_key_id`].
-    pub fn wrapper_key_id(&self) -> Result<Option<KmsKeyId>> {
+    pub fn wrapper_key_id(&self) -> Result<KmsKeyId> {
         self.rt.block_on(self.vault.wrapper_key_id())
     }
 
@@ -186,38 +212,25 @@ impl BlockingVault {
         self.rt.block_on(self.vault.rotate_data_key())
     }
 
-    /// See [`Vault::register_external`].
-    pub fn register_external(
-        &self,
-        kms_key_id: &KmsKeyId,
-        expected: KmsKeySpec,
-        usage: Option<SigningKeyUsageSet>,
-        name: Option<&str>,
-    ) -> Result<KeyInfo> {
-        self.rt.block_on(
-            self.vault
-                .register_external(kms_key_id, expected, usage, name),
-        )
-    }
-
-    /// See [`Vault::register_external_any`].
-    pub fn register_external_any(
+    /// See [`Vault::register_kms_key`].
+    pub fn register_kms_key(
         &self,
         kms_key_id: &KmsKeyId,
         purpose: Purpose,
+        expected: Option<KeySpec>,
         usage: Option<SigningKeyUsageSet>,
         name: Option<&str>,
     ) -> Result<KeyInfo> {
         self.rt.block_on(
             self.vault
-                .register_external_any(kms_key_id, purpose, usage, name),
+                .register_kms_key(kms_key_id, purpose, expected, usage, name),
         )
     }
 
     /// See [`Vault::import_private_key`].
     pub fn import_private_key(
         &self,
-        key: &crate::keys::PrivateKey,
+        key: &PrivateKey,
         purpose: Purpose,
         usage: Option<SigningKeyUsageSet>,
         name: Option<&str>,
@@ -226,11 +239,24 @@ impl BlockingVault {
             .block_on(self.vault.import_private_key(key, purpose, usage, name))
     }
 
-    /// See [`Vault::export_private_key`].
-    pub fn export_private_key(
+    /// See [`Vault::import_private_keys`].
+    pub fn import_private_keys(&self, keys: &[ImportKey<'_>]) -> Result<Vec<KeyInfo>> {
+        self.rt.block_on(self.vault.import_private_keys(keys))
+    }
+
+    /// See [`Vault::export_sealed`].
+    pub fn export_sealed(&self, fp: &Fingerprint, password: &[u8]) -> Result<String> {
+        self.rt.block_on(self.vault.export_sealed(fp, password))
+    }
+
+    /// See [`Vault::import_sealed`].
+    pub fn import_sealed(
         &self,
-        fp: &Fingerprint,
-    ) -> Result<(KeyInfo, crate::keys::PrivateKey)> {
-        self.rt.block_on(self.vault.export_private_key(fp))
+        export: &str,
+        password: &[u8],
+        name: Option<&str>,
+    ) -> Result<KeyInfo> {
+        self.rt
+            .block_on(self.vault.import_sealed(export, password, name))
     }
 }

@@ -12,11 +12,12 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use super::KeyInfo;
+use super::envelope::private_from_row;
+use super::{Active, KeyInfo, Vault, not_found};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{Fingerprint, PrivateKey, SigningKeyUsageSet};
 use crate::primitives::{AesGcmKey, random_bytes};
-use crate::store::Purpose;
+use crate::scheme::Purpose;
 
 const FORMAT: &str = "tresor-key-export/1";
 /// Argon2id cost: 64 MiB, 3 passes, 1 lane (OWASP's first recommendation is 19 MiB/2; an offline root
@@ -62,24 +63,78 @@ fn derive(password: &[u8], salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zeroiz
     Ok(out)
 }
 
-fn header(info: &KeyInfo, salt: &[u8], m: u32, t: u32, p: u32) -> Value {
+/// What the header of an export records about the key.
+struct Meta<'a> {
+    fingerprint: Fingerprint,
+    purpose: Purpose,
+    usage: Option<SigningKeyUsageSet>,
+    key_spec: &'a str,
+    name: Option<&'a str>,
+}
+
+fn header(meta: &Meta<'_>, salt: &[u8], m: u32, t: u32, p: u32) -> Value {
     json!({
         "format": FORMAT,
-        "fingerprint": info.fingerprint.to_string(),
-        "purpose": info.purpose.as_str(),
-        "usage": info.usage.map(|u| u.to_string()),
-        "key_spec": info.key_spec,
-        "name": info.name,
+        "fingerprint": meta.fingerprint.to_string(),
+        "purpose": meta.purpose.as_str(),
+        "usage": meta.usage.map(|u| u.to_string()),
+        "key_spec": meta.key_spec,
+        "name": meta.name,
         "kdf": {"alg": "argon2id", "m_kib": m, "t": t, "p": p, "salt": B64.encode(salt)},
     })
 }
 
-/// Seal `key` (described by `info`) under `password`; returns the file contents.
-pub fn seal_export(info: &KeyInfo, key: &PrivateKey, password: &[u8]) -> Result<String> {
+/// Seal a vault's key (described by `info`) under `password`; returns the file contents.
+pub(super) fn seal_export(info: &KeyInfo, key: &PrivateKey, password: &[u8]) -> Result<String> {
+    seal(
+        &Meta {
+            fingerprint: info.fingerprint,
+            purpose: info.purpose(),
+            usage: info.usage,
+            key_spec: info.spec.as_str(),
+            name: info.name.as_deref(),
+        },
+        key,
+        password,
+    )
+}
+
+/// Seal a caller-held key under `password` in the same format [`Vault::export_sealed`] writes, e.g. to
+/// hand a key made offline to a vault's [`Vault::import_sealed`]. `purpose` must fit the key's type and
+/// a signing key needs a `usage` ([`ErrorKind::IncompatibleKey`] / [`ErrorKind::InvalidKeyUsage`]).
+pub fn seal_private_key(
+    key: &PrivateKey,
+    purpose: Purpose,
+    usage: Option<SigningKeyUsageSet>,
+    name: Option<&str>,
+    password: &[u8],
+) -> Result<String> {
+    let spec = key.key_type().require(purpose)?;
+    let usage = match purpose {
+        Purpose::Signing => Some(usage.ok_or_else(|| {
+            Error::new(ErrorKind::InvalidKeyUsage, "a signing key needs a usage")
+        })?),
+        Purpose::Encryption => None,
+    };
+    crate::kms::check_key_name(name)?;
+    seal(
+        &Meta {
+            fingerprint: key.public_key().fingerprint(),
+            purpose,
+            usage,
+            key_spec: spec.as_str(),
+            name,
+        },
+        key,
+        password,
+    )
+}
+
+fn seal(meta: &Meta<'_>, key: &PrivateKey, password: &[u8]) -> Result<String> {
     let mut salt = [0u8; 16];
     random_bytes(&mut salt)?;
     let kek = derive(password, &salt, M_KIB, T, P)?;
-    let hdr = header(info, &salt, M_KIB, T, P);
+    let hdr = header(meta, &salt, M_KIB, T, P);
     let aad = hdr.to_string();
     let ct = AesGcmKey::new(kek.as_ref())?.encrypt(key.pkcs8_der(), aad.as_bytes())?;
     let mut obj = hdr;
@@ -102,11 +157,7 @@ pub fn open_export(contents: &str, password: &[u8]) -> Result<ImportedKey> {
     let fp: Fingerprint = s("fingerprint")?
         .parse()
         .map_err(|_| bad("bad fingerprint"))?;
-    let purpose = match s("purpose")? {
-        "signing" => Purpose::Signing,
-        "encryption" => Purpose::Encryption,
-        _ => return Err(bad("bad purpose")),
-    };
+    let purpose: Purpose = s("purpose")?.parse().map_err(|_| bad("bad purpose"))?;
     let usage = match v.get("usage") {
         Some(Value::String(u)) => Some(SigningKeyUsageSet::parse_list(u)?),
         Some(Value::Null) | None => None,
@@ -169,14 +220,8 @@ pub fn open_export(contents: &str, password: &[u8]) -> Result<ImportedKey> {
     if key.public_key().fingerprint() != fp {
         return Err(bad("the key does not match its recorded fingerprint"));
     }
-    let spec_ok = match purpose {
-        Purpose::Signing => {
-            key.key_type().signing_spec().map(|s| s.as_str()) == Some(key_spec.as_str())
-        }
-        Purpose::Encryption => {
-            key.key_type().encryption_spec().map(|s| s.as_str()) == Some(key_spec.as_str())
-        }
-    };
+    let spec_ok =
+        key.key_type().require(purpose).ok().map(|s| s.as_str()) == Some(key_spec.as_str());
     if !spec_ok {
         return Err(bad("the key does not match its recorded spec"));
     }
@@ -186,4 +231,53 @@ pub fn open_export(contents: &str, password: &[u8]) -> Result<ImportedKey> {
         usage,
         name,
     })
+}
+
+impl Vault {
+    /// The private key of a key held in the store (clear or sealed), checked against its row. Refused
+    /// for keys in the KMS. Internal: the only public ways out are [`Vault::export_sealed`] and the
+    /// audited [`crate::hazmat::export_private_key`].
+    pub(crate) async fn private_key(&self, fp: &Fingerprint) -> Result<(KeyInfo, PrivateKey)> {
+        let row = self
+            .inner
+            .store
+            .get(fp)
+            .await?
+            .ok_or_else(|| not_found(fp))?;
+        if row.kms_key_id.is_some() || self.inner.mode == Active::External {
+            return Err(Error::new(
+                ErrorKind::WrongMode,
+                format!(
+                    "key {fp} lives in the KMS and cannot leave it: export is not possible in external mode"
+                ),
+            ));
+        }
+        // Opened with the store's current data key, following a rotation made by another instance.
+        let pkcs8 = self.row_pkcs8(&row).await?;
+        let key = private_from_row(&row, &pkcs8)?;
+        Ok((KeyInfo::from_row(&row)?, key))
+    }
+
+    /// Export the key `fp` sealed under `password` (Canton's `download_to`, e.g. to keep a namespace
+    /// root key offline): the text of a `tresor-key-export/1` file (see the module docs). Refused in
+    /// external mode ([`ErrorKind::WrongMode`]).
+    pub async fn export_sealed(&self, fp: &Fingerprint, password: &[u8]) -> Result<String> {
+        let (info, key) = self.private_key(fp).await?;
+        seal_export(&info, &key, password)
+    }
+
+    /// Import a key exported by [`Vault::export_sealed`] (or `tresor key export`), opened with
+    /// `password` ([`ErrorKind::WrongPassword`] when it does not open); `name` replaces the name
+    /// recorded in the file.
+    pub async fn import_sealed(
+        &self,
+        export: &str,
+        password: &[u8],
+        name: Option<&str>,
+    ) -> Result<KeyInfo> {
+        let imported = open_export(export, password)?;
+        let name = name.or(imported.name.as_deref());
+        self.import_private_key(&imported.key, imported.purpose, imported.usage, name)
+            .await
+    }
 }

@@ -611,7 +611,7 @@ static bool bytes_eq(const tresor_bytes *b, const char *s) {
 
 /* The info of key `fp` in the vault's list (list returned for the caller to free). */
 static const tresor_key_info *find_info(const tresor_vault *v, const char *fp, const tresor_key_list **list) {
-  REQUIRE(tresor_vault_list(v, list) == TRESOR_STATUS_OK);
+  REQUIRE(tresor_vault_list_keys(v, list) == TRESOR_STATUS_OK);
   for (size_t i = 0; i < tresor_key_list_len(*list); i++) {
     const tresor_key_info *info = tresor_key_list_get(*list, i);
     if (str_eq(tresor_key_info_fingerprint(info), fp)) return info;
@@ -883,7 +883,8 @@ static void test_external(void) {
   key_table_add(kms, KIND_SIGNING, "ec-p-384", reg_id);
   reset_calls(d);
   tresor_fingerprint reg_fp;
-  EXPECT_OK(tresor_vault_register_signing_key(v, reg_id, "ec-p-384", "namespace", "registered", &reg_fp));
+  EXPECT_OK(tresor_vault_register_kms_signing_key(v, reg_id, "ec-p-384", "namespace", "registered", &reg_fp));
+  tresor_fingerprint ns_fp = reg_fp;
   EXPECT(calls(d, OP_EXISTS) == 1 && calls(d, OP_GET_PUBLIC_KEY) == 1 && total_calls(d) == 2);
   drv_pub = key_table_public_key(kms, reg_id);
   EXPECT_OK(tresor_public_key_fingerprint(drv_pub, &fp_check));
@@ -895,31 +896,48 @@ static void test_external(void) {
   tresor_public_key_free(drv_pub);
   tresor_bytes_free(&sig);
   /* Registering it twice, an unknown key, a disabled key, an encryption key as a signing key. */
-  EXPECT_STATUS(tresor_vault_register_signing_key(v, reg_id, "ec-p-384", "namespace", NULL, &reg_fp),
+  EXPECT_STATUS(tresor_vault_register_kms_signing_key(v, reg_id, "ec-p-384", "namespace", NULL, &reg_fp),
                 TRESOR_STATUS_KEY_ALREADY_EXISTS);
-  EXPECT_STATUS(tresor_vault_register_signing_key(v, "c-key-404", "ec-p-256", "protocol", NULL, &reg_fp),
+  EXPECT_STATUS(tresor_vault_register_kms_signing_key(v, "c-key-404", "ec-p-256", "protocol", NULL, &reg_fp),
                 TRESOR_STATUS_KMS_KEY_NOT_FOUND);
   EXPECT_ERROR_MENTIONS("c-soft-kms has no key 'c-key-404'");
   char off_id[KEY_ID_LEN];
   key_table_add(kms, KIND_SIGNING, "ec-p-256", off_id);
   key_table_set_enabled(kms, off_id, false);
-  EXPECT_STATUS(tresor_vault_register_signing_key(v, off_id, "ec-p-256", "protocol", NULL, &reg_fp),
+  EXPECT_STATUS(tresor_vault_register_kms_signing_key(v, off_id, "ec-p-256", "protocol", NULL, &reg_fp),
                 TRESOR_STATUS_KMS_KEY_DISABLED);
   char enc_id[KEY_ID_LEN];
   key_table_add(kms, KIND_ENCRYPTION, "ec-p-256", enc_id);
-  EXPECT_STATUS(tresor_vault_register_signing_key(v, enc_id, "ec-p-256", "protocol", NULL, &reg_fp),
+  EXPECT_STATUS(tresor_vault_register_kms_signing_key(v, enc_id, "ec-p-256", "protocol", NULL, &reg_fp),
                 TRESOR_STATUS_INCOMPATIBLE_KEY);
   /* The header says the fetched key is "checked against `spec`": a P-256 key registered as P-384. */
   char p256_reg[KEY_ID_LEN];
   key_table_add(kms, KIND_SIGNING, "ec-p-256", p256_reg);
-  st = tresor_vault_register_signing_key(v, p256_reg, "ec-p-384", "protocol", NULL, &reg_fp);
+  st = tresor_vault_register_kms_signing_key(v, p256_reg, "ec-p-384", "protocol", NULL, &reg_fp);
   EXPECT(st == TRESOR_STATUS_INCOMPATIBLE_KEY);
   /* With a NULL spec any signing key is accepted, stored with the spec the KMS reports. */
-  EXPECT_OK(tresor_vault_register_signing_key(v, p256_reg, NULL, "protocol", NULL, &reg_fp));
+  EXPECT_OK(tresor_vault_register_kms_signing_key(v, p256_reg, NULL, "protocol", NULL, &reg_fp));
   list = NULL;
   info = find_info(v, reg_fp.hex, &list);
   EXPECT(info && str_eq(tresor_key_info_spec(info), "ec-p-256"));
   tresor_key_list_free(list);
+
+  /* Canton's rotate_kms_node_key: a node key rotated to a key made in the KMS beforehand keeps its
+   * usage; a namespace key is refused, as in Canton (and as tresor_vault_rotate_node_key refuses it). */
+  char next_id[KEY_ID_LEN];
+  key_table_add(kms, KIND_SIGNING, "ec-p-256", next_id);
+  tresor_fingerprint next_fp;
+  EXPECT_OK(tresor_vault_rotate_kms_node_key(v, reg_fp.hex, next_id, "rotated", &next_fp));
+  list = NULL;
+  info = find_info(v, next_fp.hex, &list);
+  EXPECT(info && str_eq(tresor_key_info_usage(info), "protocol") && str_eq(tresor_key_info_name(info), "rotated"));
+  tresor_key_list_free(list);
+  char other_id[KEY_ID_LEN];
+  key_table_add(kms, KIND_SIGNING, "ec-p-384", other_id);
+  EXPECT_STATUS(tresor_vault_rotate_kms_node_key(v, ns_fp.hex, other_id, NULL, &next_fp),
+                TRESOR_STATUS_USAGE_NOT_ALLOWED);
+  EXPECT_ERROR_MENTIONS("namespace key");
+  EXPECT_STATUS(tresor_vault_rotate_node_key(v, ns_fp.hex, &next_fp), TRESOR_STATUS_USAGE_NOT_ALLOWED);
 
   /* Health: whatever the driver's health function says, with its detail. */
   tresor_kms_health state = 99;

@@ -50,7 +50,7 @@ static void test_clear_vault(void) {
 
   /* List. */
   const tresor_key_list *l = NULL;
-  EXPECT_OK(tresor_vault_list(v, &l));
+  EXPECT_OK(tresor_vault_list_keys(v, &l));
   EXPECT(tresor_key_list_len(l) == 4);
   for (size_t i = 0; i < tresor_key_list_len(l); i++) {
     const tresor_key_info *k = tresor_key_list_get(l, i);
@@ -94,7 +94,7 @@ static void test_clear_vault(void) {
 
   /* Usage is enforced; unknown and malformed fingerprints are named. */
   EXPECT_STATUS(tresor_vault_sign(v, ns.hex, "protocol", NULL, MSG, sizeof MSG, &sig), TRESOR_STATUS_USAGE_NOT_ALLOWED);
-  EXPECT_STATUS(tresor_vault_sign(v, enc.hex, "protocol", NULL, MSG, sizeof MSG, &sig), TRESOR_STATUS_USAGE_NOT_ALLOWED);
+  EXPECT_STATUS(tresor_vault_sign(v, enc.hex, "protocol", NULL, MSG, sizeof MSG, &sig), TRESOR_STATUS_INCOMPATIBLE_KEY);
   EXPECT_STATUS(tresor_vault_sign(v, "1220ab", "protocol", NULL, MSG, sizeof MSG, &sig), TRESOR_STATUS_MALFORMED_DATA);
   EXPECT_ERROR_MENTIONS("fingerprint");
   char unknown[TRESOR_FINGERPRINT_LEN + 1];
@@ -116,19 +116,24 @@ static void test_clear_vault(void) {
     tresor_bytes_free(&ct);
   }
   tresor_bytes ct = {0};
-  EXPECT_STATUS(tresor_vault_decrypt(v, ns.hex, NULL, MSG, sizeof MSG, &ct), TRESOR_STATUS_USAGE_NOT_ALLOWED);
+  /* A signing key cannot decrypt: the one "this key cannot do that" status. */
+  EXPECT_STATUS(tresor_vault_decrypt(v, ns.hex, NULL, MSG, sizeof MSG, &ct), TRESOR_STATUS_INCOMPATIBLE_KEY);
 
-  /* Rotate a node key (as Canton does): a new key named `<old name>-rotated-<time>`; the old key stays. */
+  /* Rotate a node key (as Canton does): a new key named `<old name>-rotated-<time>`; the old key stays.
+   * A namespace key is not a node key: refused, as in Canton. */
   tresor_fingerprint rotated;
-  EXPECT_OK(tresor_vault_rotate_node_key(v, ns.hex, &rotated));
-  EXPECT(strcmp(rotated.hex, ns.hex) != 0);
-  EXPECT_OK(tresor_vault_list(v, &l));
-  EXPECT(tresor_key_list_len(l) == 5 && list_contains(l, rotated.hex) && list_contains(l, ns.hex));
+  EXPECT_STATUS(tresor_vault_rotate_node_key(v, ns.hex, &rotated), TRESOR_STATUS_USAGE_NOT_ALLOWED);
+  EXPECT_ERROR_MENTIONS("namespace key");
+  EXPECT_OK(tresor_vault_rotate_node_key(v, enc.hex, &rotated));
+  EXPECT(strcmp(rotated.hex, enc.hex) != 0);
+  EXPECT_OK(tresor_vault_list_keys(v, &l));
+  EXPECT(tresor_key_list_len(l) == 5 && list_contains(l, rotated.hex) && list_contains(l, enc.hex));
   for (size_t i = 0; i < tresor_key_list_len(l); i++) {
     const tresor_key_info *k = tresor_key_list_get(l, i);
     if (strcmp(tresor_key_info_fingerprint(k), rotated.hex) == 0) {
-      EXPECT(strncmp(tresor_key_info_name(k), "root-rotated-", 13) == 0);
-      EXPECT(strcmp(tresor_key_info_usage(k), "namespace") == 0);
+      EXPECT(strncmp(tresor_key_info_name(k), "enc-rotated-", 12) == 0);
+      EXPECT(tresor_key_info_usage(k) == NULL);
+      EXPECT(strcmp(tresor_key_info_spec(k), "ec-p-256") == 0);
     }
   }
   tresor_key_list_free(l);
@@ -136,22 +141,22 @@ static void test_clear_vault(void) {
   /* Export and import into another vault; a wrong password is named. */
   tresor_bytes exported = {0};
   const uint8_t pw[] = "correct horse battery staple";
-  EXPECT_OK(tresor_vault_export_key(v, rotated.hex, pw, sizeof pw - 1, &exported));
+  EXPECT_OK(tresor_vault_export_sealed(v, ns.hex, pw, sizeof pw - 1, &exported));
   EXPECT(strstr((const char *)exported.data, "tresor-key-export/1") != NULL);
   char *dir2 = test_tmpdir("import");
   const tresor_vault *v2 = open_string(CLEAR_CONFIG, dir2, true);
   tresor_fingerprint imported;
-  EXPECT_STATUS(tresor_vault_import_key(v2, exported.data, exported.len, (const uint8_t *)"nope", 4, NULL, &imported),
+  EXPECT_STATUS(tresor_vault_import_sealed(v2, exported.data, exported.len, (const uint8_t *)"nope", 4, NULL, &imported),
                 TRESOR_STATUS_WRONG_PASSWORD);
-  EXPECT_STATUS(tresor_vault_import_key(v2, (const uint8_t *)"{}", 2, pw, sizeof pw - 1, NULL, &imported),
+  EXPECT_STATUS(tresor_vault_import_sealed(v2, (const uint8_t *)"{}", 2, pw, sizeof pw - 1, NULL, &imported),
                 TRESOR_STATUS_MALFORMED_DATA);
-  EXPECT_OK(tresor_vault_import_key(v2, exported.data, exported.len, pw, sizeof pw - 1, "imported-root", &imported));
-  EXPECT(strcmp(imported.hex, rotated.hex) == 0);
+  EXPECT_OK(tresor_vault_import_sealed(v2, exported.data, exported.len, pw, sizeof pw - 1, "imported-root", &imported));
+  EXPECT(strcmp(imported.hex, ns.hex) == 0);
   EXPECT_OK(tresor_vault_sign(v2, imported.hex, "namespace", NULL, MSG, sizeof MSG, &sig));
-  EXPECT_OK(tresor_vault_verify(v, rotated.hex, NULL, MSG, sizeof MSG, sig.data, sig.len));
+  EXPECT_OK(tresor_vault_verify(v, ns.hex, NULL, MSG, sizeof MSG, sig.data, sig.len));
   tresor_bytes_free(&sig);
   tresor_bytes_free(&exported);
-  EXPECT_STATUS(tresor_vault_import_key(v2, NULL, 5, pw, 3, NULL, &imported), TRESOR_STATUS_NULL_ARGUMENT);
+  EXPECT_STATUS(tresor_vault_import_sealed(v2, NULL, 5, pw, 3, NULL, &imported), TRESOR_STATUS_NULL_ARGUMENT);
   tresor_vault_free(v2);
 
   /* Delete. */
@@ -169,7 +174,7 @@ static void test_clear_vault(void) {
   tresor_bytes id = {0};
   EXPECT_STATUS(tresor_vault_wrapper_key_id(v, &id), TRESOR_STATUS_WRONG_MODE);
   EXPECT_STATUS(tresor_vault_rotate_wrapper_key(v, NULL, &id), TRESOR_STATUS_WRONG_MODE);
-  EXPECT_STATUS(tresor_vault_register_signing_key(v, "kms-key", "ec-p-256", "protocol", NULL, &bad), TRESOR_STATUS_WRONG_MODE);
+  EXPECT_STATUS(tresor_vault_register_kms_signing_key(v, "kms-key", "ec-p-256", "protocol", NULL, &bad), TRESOR_STATUS_WRONG_MODE);
   EXPECT(id.data == NULL);
 
   tresor_vault_free(v);
@@ -208,7 +213,7 @@ static void test_envelope_vault_from_file(void) {
   EXPECT_OK(tresor_vault_generate_signing_key(v, "ec-p-256", "protocol", "node", &fp));
   EXPECT_OK(tresor_vault_generate_encryption_key(v, "ec-p-256", NULL, &efp));
   const tresor_key_list *l = NULL;
-  EXPECT_OK(tresor_vault_list(v, &l));
+  EXPECT_OK(tresor_vault_list_keys(v, &l));
   EXPECT(strcmp(tresor_key_info_storage(tresor_key_list_get(l, 0)), "sealed") == 0);
   tresor_key_list_free(l);
 
@@ -243,6 +248,32 @@ static void test_envelope_vault_from_file(void) {
   tresor_bytes_free(&id2);
   tresor_bytes_free(&id3);
   tresor_vault_free(v);
+
+  /* The same node through the crypto block of a Canton configuration: the tresor file gives the
+   * store, the Canton block the KMS and the encryption (here the same ones, written in HOCON). */
+  char canton[600];
+  snprintf(canton, sizeof canton, "%s/canton.conf", dir);
+  f = fopen(canton, "w");
+  REQUIRE(f != NULL);
+  fputs("canton.participants.participant1.crypto {\n"
+        "  provider = jce\n"
+        "  kms { type = software, path = \"kms.db\", key-file = \"kms.key\" }\n"
+        "  private-key-store.encryption.type = kms\n"
+        "}\n",
+        f);
+  fclose(f);
+  v = NULL;
+  EXPECT_OK(tresor_vault_open_canton(canton, "participant1", path, NULL, &v));
+  REQUIRE(v != NULL);
+  EXPECT(strcmp(tresor_vault_mode(v), "envelope") == 0);
+  EXPECT_OK(tresor_vault_sign(v, fp.hex, "protocol", NULL, MSG, sizeof MSG, &sig));
+  tresor_bytes_free(&sig);
+  tresor_vault_free(v);
+  v = NULL;
+  EXPECT_STATUS(tresor_vault_open_canton(canton, "participant9", path, NULL, &v), TRESOR_STATUS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("participant1");
+  EXPECT(v == NULL);
+  EXPECT_STATUS(tresor_vault_open_canton(NULL, "participant1", path, NULL, &v), TRESOR_STATUS_NULL_ARGUMENT);
   tresor_vault_options_free(o);
   free(dir);
 }
@@ -294,8 +325,8 @@ static void test_vault_null_arguments(void) {
   EXPECT_STATUS(tresor_vault_generate_signing_key(v, "ec-p-256", NULL, NULL, &fp), TRESOR_STATUS_NULL_ARGUMENT);
   EXPECT_STATUS(tresor_vault_generate_signing_key(v, "ec-p-256", "protocol", NULL, NULL), TRESOR_STATUS_NULL_ARGUMENT);
   EXPECT_STATUS(tresor_vault_generate_encryption_key(v, NULL, NULL, &fp), TRESOR_STATUS_NULL_ARGUMENT);
-  EXPECT_STATUS(tresor_vault_list(NULL, &l), TRESOR_STATUS_NULL_ARGUMENT);
-  EXPECT_STATUS(tresor_vault_list(v, NULL), TRESOR_STATUS_NULL_ARGUMENT);
+  EXPECT_STATUS(tresor_vault_list_keys(NULL, &l), TRESOR_STATUS_NULL_ARGUMENT);
+  EXPECT_STATUS(tresor_vault_list_keys(v, NULL), TRESOR_STATUS_NULL_ARGUMENT);
   EXPECT_STATUS(tresor_vault_public_key(v, NULL, &pk), TRESOR_STATUS_NULL_ARGUMENT);
   EXPECT_STATUS(tresor_vault_sign(v, fp.hex, "protocol", NULL, NULL, 3, &b), TRESOR_STATUS_NULL_ARGUMENT);
   EXPECT_STATUS(tresor_vault_sign(v, fp.hex, "protocol", NULL, MSG, sizeof MSG, NULL), TRESOR_STATUS_NULL_ARGUMENT);
@@ -307,9 +338,9 @@ static void test_vault_null_arguments(void) {
   EXPECT_STATUS(tresor_vault_wrapper_key_id(v, NULL), TRESOR_STATUS_NULL_ARGUMENT);
   EXPECT_STATUS(tresor_vault_rotate_wrapper_key(NULL, NULL, &b), TRESOR_STATUS_NULL_ARGUMENT);
   EXPECT_STATUS(tresor_vault_rotate_data_key(NULL, NULL), TRESOR_STATUS_NULL_ARGUMENT);
-  EXPECT_STATUS(tresor_vault_register_signing_key(v, NULL, "ec-p-256", "protocol", NULL, &fp), TRESOR_STATUS_NULL_ARGUMENT);
-  EXPECT_STATUS(tresor_vault_register_encryption_key(v, NULL, NULL, NULL, &fp), TRESOR_STATUS_NULL_ARGUMENT);
-  EXPECT_STATUS(tresor_vault_export_key(v, fp.hex, NULL, 4, &b), TRESOR_STATUS_NULL_ARGUMENT);
+  EXPECT_STATUS(tresor_vault_register_kms_signing_key(v, NULL, "ec-p-256", "protocol", NULL, &fp), TRESOR_STATUS_NULL_ARGUMENT);
+  EXPECT_STATUS(tresor_vault_register_kms_encryption_key(v, NULL, NULL, NULL, &fp), TRESOR_STATUS_NULL_ARGUMENT);
+  EXPECT_STATUS(tresor_vault_export_sealed(v, fp.hex, NULL, 4, &b), TRESOR_STATUS_NULL_ARGUMENT);
   EXPECT_STATUS(tresor_vault_health(v, NULL, NULL), TRESOR_STATUS_NULL_ARGUMENT);
   EXPECT(tresor_vault_mode(NULL) == NULL);
   EXPECT(tresor_key_list_len(NULL) == 0);
@@ -323,7 +354,7 @@ static void test_vault_null_arguments(void) {
   EXPECT(tresor_key_info_kms_key_id(NULL) == NULL);
   EXPECT(tresor_key_info_created_at(NULL) == 0);
   /* A key list is not a vault. */
-  EXPECT_OK(tresor_vault_list(v, &l));
+  EXPECT_OK(tresor_vault_list_keys(v, &l));
   EXPECT_STATUS(tresor_vault_rotate_data_key((const tresor_vault *)(const void *)l, NULL), TRESOR_STATUS_INVALID_ARGUMENT);
   EXPECT(tresor_key_info_fingerprint((const tresor_key_info *)(const void *)l) == NULL);
   tresor_key_list_free(l);

@@ -21,7 +21,6 @@ import argparse
 import base64
 import binascii
 import datetime
-import hashlib
 import json
 import os
 import re

@@ -57,6 +57,7 @@ class expect:
         self.status = status
         self.message = ""
         self.error: gexc.GoogleAPICallError | None = None
+        self.body: dict = {}
 
     def __enter__(self):
         return self
@@ -71,6 +72,7 @@ class expect:
         assert body["status"] == self.status, f"status {body['status']}, expected {self.status}: {body}"
         assert body["code"] == value.code
         self.message = body["message"]
+        self.body = body
         return True
 
 
@@ -203,8 +205,10 @@ def test_key_ring_create_get_list_and_errors(client, location, endpoint):
     assert g.name == name and g.create_time == r.create_time
     with expect("ALREADY_EXISTS") as e:
         client.create_key_ring(request={"parent": location, "key_ring_id": rid, "key_ring": {}})
+    assert rid in e.message
     with expect("NOT_FOUND") as e:
         client.get_key_ring(request={"name": f"{location}/keyRings/{_uid('missing')}"})
+    assert "not found" in e.message
     with expect("INVALID_ARGUMENT"):
         client.create_key_ring(request={"parent": location, "key_ring_id": "bad id!", "key_ring": {}})
     names = [k.name for k in client.list_key_rings(request={"parent": location, "page_size": 1})]
@@ -503,6 +507,11 @@ def test_pending_generation_test_hook(client, location):
     with expect("FAILED_PRECONDITION") as e:
         client.get_public_key(request={"name": v1(key)})
     assert "PENDING_GENERATION" in e.message
+    # As Google answers: a PreconditionFailure detail of type KEY_PENDING_GENERATION naming the version.
+    (detail,) = e.body["details"]
+    assert detail["@type"] == "type.googleapis.com/google.rpc.PreconditionFailure"
+    assert detail["violations"][0]["type"] == "KEY_PENDING_GENERATION"
+    assert detail["violations"][0]["subject"] == v1(key)
     with expect("FAILED_PRECONDITION"):
         client.asymmetric_sign(request={"name": v1(key), "digest": {"sha256": bytes(32)}})
     time.sleep(1.0)
@@ -526,6 +535,7 @@ def test_missing_keys_are_not_found(client, ring):
     ):
         with expect("NOT_FOUND") as e:
             call()
+        assert missing in e.message
 
 
 def test_wrong_purpose_is_failed_precondition(client, ring):

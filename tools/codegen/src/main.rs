@@ -4,7 +4,8 @@
 //!   (`ffi-c/src/status_generated.rs`, which cbindgen puts into `include/tresor.h`), the Java exception
 //!   classes (`bindings-jvm/tresor/src/main/java/io/tresor/`), the Python exceptions
 //!   (`bindings-python/python/tresor/exceptions.py`), the TypeScript table (`bindings-wasm/js/`) and the
-//!   README's error table.
+//!   README's error table;
+//! * `vectors` — the shared test vectors in `tests/vectors/` and their flattened form for the C runner.
 //!
 //! Usage: `cargo run -p tresor-codegen -- [--check] [errors] [--root DIR]`. Without `--check` the files
 //! are written; with it nothing is written and the exit code is 1 when a file differs from what would be
@@ -13,6 +14,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod errors;
+mod vectors;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -115,9 +117,9 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
-            "errors" => what.push(a),
+            "errors" | "vectors" => what.push(a),
             "-h" | "--help" => {
-                println!("usage: tresor-codegen [--check] [--root DIR] [errors]");
+                println!("usage: tresor-codegen [--check] [--root DIR] [errors] [vectors]");
                 return ExitCode::SUCCESS;
             }
             other => {
@@ -127,12 +129,13 @@ fn main() -> ExitCode {
         }
     }
     if what.is_empty() {
-        what = vec!["errors".into()];
+        what = vec!["errors".into(), "vectors".into()];
     }
     let mut out = Output::default();
     for w in &what {
-        if w == "errors" {
-            errors::generate(&mut out, &root);
+        match w.as_str() {
+            "errors" => errors::generate(&mut out, &root),
+            _ => vectors::generate(&mut out, &root, check),
         }
     }
     if check {

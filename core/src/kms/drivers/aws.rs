@@ -79,20 +79,7 @@ struct UnresolvedCreate {
     token: String,
 }
 
-/// Configuration of the AWS driver (Canton's `crypto.kms { type = aws, … }`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AwsConfig {
-    /// The AWS region, e.g. `us-east-1`.
-    pub region: String,
-    /// Create multi-region keys (replication is the operator's job).
-    pub multi_region_key: bool,
-    /// Another endpoint than AWS's (an emulator or a VPC endpoint), e.g. `http://127.0.0.1:54180`.
-    pub endpoint_override: Option<String>,
-    /// Tags added to every key this driver creates.
-    pub custom_tags: BTreeMap<String, String>,
-    /// Log every request and response (carried for the audit layer, which does the logging).
-    pub audit_logging: bool,
-}
+pub use crate::kms::registry::AwsConfig;
 
 /// The AWS KMS driver (see the module docs).
 pub struct AwsKms {

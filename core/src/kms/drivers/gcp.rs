@@ -60,21 +60,7 @@ use crate::scheme::{
 /// The version Canton uses for every asymmetric operation.
 const CANTON_VERSION: &str = "1";
 
-/// Configuration of the GCP driver (Canton's `crypto.kms { type = gcp, … }`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GcpConfig {
-    /// `location-id`, e.g. `us-east1` or `global`.
-    pub location_id: String,
-    /// `project-id`.
-    pub project_id: String,
-    /// `key-ring-id`.
-    pub key_ring_id: String,
-    /// `endpoint-override`: a REST base URL such as `http://127.0.0.1:54190` (an emulator). When set,
-    /// anonymous credentials are used; otherwise application-default credentials.
-    pub endpoint_override: Option<String>,
-    /// `audit-logging`: carried for the audit layer, which wraps this driver.
-    pub audit_logging: bool,
-}
+pub use crate::kms::registry::GcpConfig;
 
 /// What an asymmetric key version is, learnt once from GCP (a version's algorithm never changes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

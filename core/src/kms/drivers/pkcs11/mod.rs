@@ -38,7 +38,6 @@ mod session;
 mod sign;
 mod symmetric;
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -64,93 +63,33 @@ use crate::scheme::{
 };
 use crate::util::hex;
 
-/// Default number of sessions in the pool.
-pub const DEFAULT_SESSION_POOL_SIZE: usize = 4;
+pub use crate::kms::registry::{DEFAULT_SESSION_POOL_SIZE, PinSource, Pkcs11Config};
 
-/// Where the user PIN comes from. A literal PIN is deliberately not an option, so a printed
-/// configuration never holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PinSource {
-    /// The name of an environment variable holding the PIN (`pin-env`).
-    Env(String),
-    /// A file holding the PIN; surrounding whitespace is ignored (`pin-file`).
-    File(PathBuf),
-}
-
-/// Configuration of a [`Pkcs11Kms`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pkcs11Config {
-    /// Path of the PKCS#11 module (`.so`).
-    pub module_path: PathBuf,
-    /// Label of the token to use (slot ids can change; labels do not).
-    pub token_label: String,
-    /// Where the user PIN is read from.
-    pub pin: PinSource,
-    /// Number of logged-in sessions kept open (at least 1).
-    pub session_pool_size: usize,
-    /// Log every call (operation, key id, outcome, duration; never data) to stderr.
-    pub audit_logging: bool,
-}
-
-impl Pkcs11Config {
-    /// A configuration with the default pool size and audit logging off.
-    pub fn new(
-        module_path: impl Into<PathBuf>,
-        token_label: impl Into<String>,
-        pin: PinSource,
-    ) -> Self {
-        Self {
-            module_path: module_path.into(),
-            token_label: token_label.into(),
-            pin,
-            session_pool_size: DEFAULT_SESSION_POOL_SIZE,
-            audit_logging: false,
-        }
-    }
-
-    /// The configuration as `key = value` lines (`module-path`, `token-label`, `pin-env` or `pin-file`,
-    /// `session-pool-size`, `audit-logging`). It names where the PIN is, never the PIN.
-    pub fn to_config_text(&self) -> String {
-        let pin = match &self.pin {
-            PinSource::Env(v) => format!("pin-env = {v:?}"),
-            PinSource::File(p) => format!("pin-file = {:?}", p.display().to_string()),
-        };
-        format!(
-            "module-path = {:?}\ntoken-label = {:?}\n{pin}\nsession-pool-size = {}\naudit-logging = {}\n",
-            self.module_path.display().to_string(),
-            self.token_label,
-            self.session_pool_size,
-            self.audit_logging
-        )
-    }
-
-    fn read_pin(&self) -> Result<AuthPin> {
-        let pin = match &self.pin {
-            PinSource::Env(name) => Zeroizing::new(std::env::var(name).map_err(|_| {
-                Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!("PKCS#11: the PIN environment variable {name} is not set"),
-                )
-            })?),
-            PinSource::File(path) => {
-                Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Io,
-                        format!("PKCS#11: cannot read the PIN file '{}'", path.display()),
-                    )
-                    .with_source(e)
-                })?)
-            }
-        };
-        let trimmed = pin.trim();
-        if trimmed.is_empty() {
-            return Err(Error::new(
+/// Read the user PIN from where the configuration says it is; surrounding whitespace is ignored.
+fn read_pin(config: &Pkcs11Config) -> Result<AuthPin> {
+    let pin = match &config.pin {
+        PinSource::Env(name) => Zeroizing::new(std::env::var(name).map_err(|_| {
+            Error::new(
                 ErrorKind::InvalidArgument,
-                "PKCS#11: the PIN is empty",
-            ));
-        }
-        Ok(AuthPin::from(trimmed.to_string()))
+                format!("PKCS#11: the PIN environment variable {name} is not set"),
+            )
+        })?),
+        PinSource::File(path) => Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("PKCS#11: cannot read the PIN file '{}'", path.display()),
+            )
+            .with_source(e)
+        })?),
+    };
+    let trimmed = pin.trim();
+    if trimmed.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "PKCS#11: the PIN is empty",
+        ));
     }
+    Ok(AuthPin::from(trimmed.to_string()))
 }
 
 /// The PKCS#11 driver (see the module docs).
@@ -175,7 +114,7 @@ impl Pkcs11Kms {
     /// Load the module, find the token by label, log in and open the session pool, then probe what the
     /// token can do. A refused PIN is [`ErrorKind::KmsPermissionDenied`].
     pub async fn open(config: Pkcs11Config) -> Result<Self> {
-        let pin = config.read_pin()?;
+        let pin = read_pin(&config)?;
         let pool_size = config.session_pool_size.max(1);
         let audit = config.audit_logging;
         let (inner, caps) = tokio::task::spawn_blocking(move || -> Result<(Inner, Caps)> {

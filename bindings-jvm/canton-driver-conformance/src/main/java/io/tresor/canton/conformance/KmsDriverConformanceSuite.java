@@ -339,7 +339,7 @@ public abstract class KmsDriverConformanceSuite {
   }
 
   @TestFactory
-  @DisplayName("generate new signing key pair (for each supported signing key spec)")
+  @DisplayName("per signing key spec:")
   final Stream<DynamicTest> generateSigningKeyPairs() {
     assumeTrue(under.allowKeyGeneration(), "key generation is not allowed");
     return Specs.toList(driver.supportedSigningKeySpecs()).stream()
@@ -354,7 +354,7 @@ public abstract class KmsDriverConformanceSuite {
   }
 
   @TestFactory
-  @DisplayName("generate new encryption key pair (for each supported encryption key spec)")
+  @DisplayName("per encryption key spec:")
   final Stream<DynamicTest> generateEncryptionKeyPairs() {
     assumeTrue(under.allowKeyGeneration(), "key generation is not allowed");
     return Specs.toList(driver.supportedEncryptionKeySpecs()).stream()
@@ -430,7 +430,7 @@ public abstract class KmsDriverConformanceSuite {
   }
 
   @TestFactory
-  @DisplayName("sign with key and algo (for each supported signing algorithm)")
+  @DisplayName("per signing algorithm:")
   final Stream<DynamicTest> signWithEachAlgo() {
     List<SigningAlgoSpec> algos = Specs.toList(driver.supportedSigningAlgoSpecs());
     List<DynamicTest> tests = new ArrayList<>();
@@ -505,7 +505,7 @@ public abstract class KmsDriverConformanceSuite {
   }
 
   @TestFactory
-  @DisplayName("decrypt with key and algo (for each supported encryption algorithm)")
+  @DisplayName("per encryption algorithm:")
   final Stream<DynamicTest> decryptWithEachAlgo() {
     return Specs.toList(driver.supportedEncryptionAlgoSpecs()).stream()
         .map(algo -> dynamicTest("decrypt with key and algo " + algo, () -> encryptAndDecrypt(algo)));

@@ -57,11 +57,32 @@ impl Node {
     }
 
     /// Follow a path of keys through nested objects.
+    #[cfg_attr(not(feature = "config"), allow(dead_code))]
     pub(crate) fn path(&self, keys: &[&str]) -> Option<&Node> {
         keys.iter().try_fold(self, |n, k| n.get(k))
     }
 
+    /// Set the field `key` of an object node (replacing it where it is, appending it otherwise).
+    #[cfg_attr(not(feature = "config"), allow(dead_code))]
+    pub(crate) fn set(&mut self, key: &str, node: Node) {
+        if let Value::Object(fields) = &mut self.value {
+            match fields.iter_mut().find(|(k, _)| k == key) {
+                Some((_, v)) => *v = node,
+                None => fields.push((key.to_string(), node)),
+            }
+        }
+    }
+
+    /// Remove the field `key` of an object node.
+    #[cfg_attr(not(feature = "config"), allow(dead_code))]
+    pub(crate) fn remove(&mut self, key: &str) {
+        if let Value::Object(fields) = &mut self.value {
+            fields.retain(|(k, _)| k != key);
+        }
+    }
+
     /// The field names of an object node.
+    #[cfg_attr(not(feature = "config"), allow(dead_code))]
     pub(crate) fn keys(&self) -> Vec<&str> {
         match &self.value {
             Value::Object(fields) => fields.iter().map(|(k, _)| k.as_str()).collect(),

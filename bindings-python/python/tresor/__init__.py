@@ -1,0 +1,57 @@
+"""tresor: Canton-compatible key management.
+
+Keys, signatures and ciphertexts are byte-compatible with Canton's crypto. The work is done by tresor's
+Rust core (the ``tresor._tresor`` extension module); this package is its Python face:
+
+* :class:`PublicKey` and :class:`PrivateKey` — caller-held keys: PEM, DER, JWK and raw encodings,
+  Canton fingerprints, sign / verify and encrypt / decrypt in Canton's formats, and conversion to and
+  from ``cryptography`` key objects;
+* :class:`AesGcmKey`, :func:`hmac_sha256`, :func:`hkdf_sha256`, :func:`canton_hash` — primitives;
+* :class:`Vault` — a node's key store (clear, envelope or external mode), opened from a ``tresor.toml``
+  or a Canton configuration;
+* :mod:`tresor.exceptions` — one exception class per error code, all under :class:`TresorError`;
+* :mod:`tresor.hazmat` — what takes secret key material out of tresor's protection.
+"""
+
+from tresor.exceptions import *  # noqa: F401,F403 (re-exported: tresor.InvalidSignature, ...)
+from tresor.exceptions import __all__ as _exception_names
+from tresor._tresor import (
+    AesGcmKey,
+    Health,
+    KeyInfo,
+    PrivateKey,
+    PublicKey,
+    SealedExport,
+    Vault,
+    __version__,
+    canton_hash,
+    ecdsa_der_to_raw,
+    ecdsa_raw_to_der,
+    hkdf_sha256,
+    hmac_sha256,
+    hmac_sha256_verify,
+    key_usage,
+    open_sealed_export,
+    scheme_name,
+)
+
+__all__ = [
+    "AesGcmKey",
+    "Health",
+    "KeyInfo",
+    "PrivateKey",
+    "PublicKey",
+    "SealedExport",
+    "Vault",
+    "__version__",
+    "canton_hash",
+    "ecdsa_der_to_raw",
+    "ecdsa_raw_to_der",
+    "hkdf_sha256",
+    "hmac_sha256",
+    "hmac_sha256_verify",
+    "key_usage",
+    "open_sealed_export",
+    "scheme_name",
+    *_exception_names,
+]

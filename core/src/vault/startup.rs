@@ -1,0 +1,226 @@
+//! Canton's start-up logic: checking the store against the configured mode and migrating between clear
+//! and envelope.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::envelope::{DataKey, WRAPPER_KEY_NAME, open_row, private_from_row, seal};
+use super::{Active, EnvelopeConfig, Mode, Role, Vault, corrupt_row};
+use crate::error::{Error, ErrorKind, Result};
+use crate::primitives::{AesGcmKey, random_bytes};
+use crate::store::Tx;
+
+impl Vault {
+    pub(super) async fn start(&self, mode: &Mode, role: Role) -> Result<()> {
+        if let Role::Passive { poll, timeout } = role {
+            self.wait_for_active(mode, poll, timeout).await?;
+        }
+        match mode {
+            Mode::Clear => self.start_clear().await,
+            Mode::Envelope(c) if c.reverted => self.start_reverted(role).await,
+            Mode::Envelope(c) => self.start_envelope(c, role).await,
+            Mode::External => self.start_external().await,
+        }
+    }
+
+    async fn wait_for_active(&self, mode: &Mode, poll: Duration, timeout: Duration) -> Result<()> {
+        let start = std::time::Instant::now();
+        loop {
+            let dks = self.inner.store.data_keys().await?;
+            let (_, clear) = self.inner.store.counts().await?;
+            let ready = match mode {
+                Mode::Envelope(c) if !c.reverted => !dks.is_empty() && clear == 0,
+                Mode::Envelope(_) => dks.is_empty(),
+                Mode::Clear | Mode::External => true,
+            };
+            if ready {
+                return Ok(());
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::new(
+                    ErrorKind::StoreFailure,
+                    format!(
+                        "passive instance: the active instance did not finish migrating within {timeout:?}"
+                    ),
+                ));
+            }
+            tokio::time::sleep(poll).await;
+        }
+    }
+
+    async fn start_clear(&self) -> Result<()> {
+        let dks = self.inner.store.data_keys().await?;
+        if let Some(dk) = dks.first() {
+            return Err(Error::new(
+                ErrorKind::WrongMode,
+                format!(
+                    "the store is envelope-encrypted under wrapper key {}; open it in envelope mode, or with \
+                     reverted = true to return it to clear",
+                    dk.wrapper_key_id
+                ),
+            ));
+        }
+        self.refuse_external_rows().await
+    }
+
+    async fn refuse_external_rows(&self) -> Result<()> {
+        let rows = self.inner.store.list().await?;
+        if let Some(r) = rows.iter().find(|r| r.kms_key_id.is_some()) {
+            return Err(Error::new(
+                ErrorKind::WrongMode,
+                format!(
+                    "the store holds external KMS keys (e.g. {}); open it in external mode",
+                    r.fingerprint
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn start_external(&self) -> Result<()> {
+        let rows = self.inner.store.list().await?;
+        if let Some(r) = rows.iter().find(|r| r.data.is_some()) {
+            return Err(Error::new(
+                ErrorKind::WrongMode,
+                format!(
+                    "the store holds private keys (e.g. {}); external mode keeps keys only in the KMS",
+                    r.fingerprint
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn start_envelope(&self, cfg: &EnvelopeConfig, role: Role) -> Result<()> {
+        self.refuse_external_rows().await?;
+        let _w = self.inner.write_lock.lock().await;
+        let dk = match self.single_data_key().await? {
+            Some(row) => {
+                if let Some(configured) = cfg
+                    .wrapper_key_id
+                    .as_ref()
+                    .filter(|c| c.as_str() != row.wrapper_key_id)
+                {
+                    return Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "configured wrapper-key-id {configured} differs from the one recorded in the store ({}); \
+                             to change it, rotate the wrapper key to {configured}",
+                            row.wrapper_key_id
+                        ),
+                    ));
+                }
+                self.unwrap_data_key(&row).await?
+            }
+            None => {
+                if role != Role::Active {
+                    return Err(Error::new(
+                        ErrorKind::StoreFailure,
+                        "passive instance found no data key",
+                    ));
+                }
+                let kms = self.kms()?;
+                let wrapper = match &cfg.wrapper_key_id {
+                    Some(id) => {
+                        kms.key_exists_and_is_active(id).await?;
+                        id.clone()
+                    }
+                    None => kms.generate_symmetric_key(Some(WRAPPER_KEY_NAME)).await?,
+                };
+                let mut raw = Zeroizing::new([0u8; 32]);
+                random_bytes(raw.as_mut())?;
+                let wrapped = kms.encrypt_symmetric(&wrapper, raw.as_ref()).await?;
+                let dk = DataKey {
+                    id: 1,
+                    wrapper_key_id: wrapper,
+                    key: AesGcmKey::new(raw.as_ref())?,
+                };
+                let mut tx = self.inner.store.begin().await?;
+                tx.insert_data_key(dk.id, dk.wrapper_key_id.as_str(), &wrapped)
+                    .await?;
+                // Seal every clear row in the same transaction.
+                self.seal_clear_rows(&mut tx, &dk).await?;
+                tx.commit("committing the migration").await?;
+                self.set_data_key(dk)?;
+                return Ok(());
+            }
+        };
+        // Existing envelope store: seal rows that arrived in clear (e.g. a store migrated back and forth).
+        let (_, clear) = self.inner.store.counts().await?;
+        if clear > 0 && role == Role::Active {
+            let mut tx = self.inner.store.begin().await?;
+            self.seal_clear_rows(&mut tx, &dk).await?;
+            tx.commit("committing the migration").await?;
+        }
+        self.set_data_key(dk)?;
+        Ok(())
+    }
+
+    async fn seal_clear_rows(&self, tx: &mut Tx, dk: &DataKey) -> Result<()> {
+        let rows = tx.list().await?;
+        let clear: Vec<_> = rows
+            .iter()
+            .filter(|r| r.data.is_some() && r.data_key_id.is_none())
+            .collect();
+        let total = clear.len() as u64;
+        for (i, row) in clear.iter().enumerate() {
+            let pkcs8 = row
+                .data
+                .as_deref()
+                .ok_or_else(|| corrupt_row(&row.fingerprint))?;
+            private_from_row(row, pkcs8)?;
+            let sealed = seal(dk, &row.fingerprint, row.purpose(), pkcs8)?;
+            tx.update_key_data(&row.fingerprint, &sealed, Some(dk.id))
+                .await?;
+            self.report("sealing keys", i as u64 + 1, total);
+        }
+        Ok(())
+    }
+
+    async fn start_reverted(&self, role: Role) -> Result<()> {
+        self.refuse_external_rows().await?;
+        let Some(row) = self.single_data_key().await? else {
+            return Ok(()); // already clear
+        };
+        if role != Role::Active {
+            return Err(Error::new(
+                ErrorKind::StoreFailure,
+                "passive instance: the store is still encrypted",
+            ));
+        }
+        let _w = self.inner.write_lock.lock().await;
+        let dk = self.unwrap_data_key(&row).await?;
+        let mut tx = self.inner.store.begin().await?;
+        let rows: Vec<_> = tx
+            .list()
+            .await?
+            .into_iter()
+            .filter(|r| r.data_key_id.is_some())
+            .collect();
+        let total = rows.len() as u64;
+        for (i, r) in rows.iter().enumerate() {
+            let pkcs8 = open_row(&dk, r)?;
+            private_from_row(r, &pkcs8)?;
+            tx.update_key_data(&r.fingerprint, &pkcs8, None).await?;
+            self.report("opening keys", i as u64 + 1, total);
+        }
+        tx.delete_data_keys(None).await?;
+        tx.commit("committing the migration").await
+    }
+
+    pub(super) fn set_data_key(&self, dk: DataKey) -> Result<Arc<DataKey>> {
+        let dk = Arc::new(dk);
+        *self
+            .inner
+            .data_key
+            .write()
+            .map_err(|_| Error::internal("lock poisoned"))? = Some(dk.clone());
+        Ok(dk)
+    }
+
+    pub(super) fn is_envelope(&self) -> bool {
+        self.inner.mode == Active::Envelope
+    }
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# The WASM package (bindings-wasm/, npm package tresor-wasm): install what is missing, build, test in Node
+# and headless Chromium, benchmark.
+#
+#   bash scripts/wasm.sh [test]   install, build (npm --prefix bindings-wasm run build), Node suite, Chromium
+#                                 suite with the demo page test, summary
+#   bash scripts/wasm.sh build    install and build only
+#   bash scripts/wasm.sh bench    install, build, benchmarks (benchmarks/wasm: tresor-wasm vs @noble/curves and
+#                                 WebCrypto, in Node and Chromium)
+#   bash scripts/wasm.sh setup    install only
+#
+# Installs when missing: the wasm32 rustup target and a nightly toolchain with rust-src (the .wasm is built
+# with std rebuilt for immediate-abort panics), wasm-bindgen-cli at the exact version the crate pins (into
+# target/wasm-tools), the npm dev dependencies (npm ci, from bindings-wasm/package-lock.json), Debian's
+# chromium (apt-get), Python cryptography (pip), and the native tresor CLI for the interop tests (reused from
+# target/debug/tresor, else built into target/wasm). A step that cannot run because something cannot be
+# installed prints "blocked: <reason>" and the script exits 3; a failing test exits 1.
+set -euo pipefail
+
+cmd="${1:-test}"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+pkg="$repo/bindings-wasm"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target/wasm}"
+tools="$repo/target/wasm-tools"
+logs="$repo/target/wasm-logs"
+mkdir -p "$logs"
+started=$(date +%s)
+
+step() { printf '\n== wasm: %s\n' "$*"; }
+blocked() {
+  echo "blocked: $*"
+  exit 3
+}
+
+setup() {
+  step "toolchains"
+  command -v cargo >/dev/null || blocked "cargo is not installed (rustup is needed)"
+  command -v node >/dev/null || blocked "node is not installed"
+  node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || blocked "Node 20 or later is needed (found $(node --version))"
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    rustup target add wasm32-unknown-unknown || blocked "rustup could not install the wasm32-unknown-unknown target"
+  fi
+  if [ "${TRESOR_WASM_NIGHTLY:-1}" = 1 ]; then
+    local tc="${TRESOR_WASM_TOOLCHAIN:-nightly}"
+    if ! rustup run "$tc" rustc --version >/dev/null 2>&1 ||
+      ! rustup component list --toolchain "$tc" --installed 2>/dev/null | grep -q '^rust-src' ||
+      ! rustup target list --toolchain "$tc" --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+      rustup toolchain install "$tc" --profile minimal --component rust-src --target wasm32-unknown-unknown ||
+        blocked "rustup could not install the $tc toolchain with rust-src and the wasm32 target"
+    fi
+  fi
+
+  step "wasm-bindgen-cli"
+  local want
+  want="$(sed -n 's/^wasm-bindgen *= *{[^}]*version *= *"=\([0-9.]*\)".*/\1/p' "$pkg/Cargo.toml")"
+  [ -n "$want" ] || blocked "bindings-wasm/Cargo.toml does not pin wasm-bindgen with an exact version"
+  if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen $want" ]; then
+    echo "installing wasm-bindgen-cli $want into $tools (a few minutes, once)"
+    CARGO_TARGET_DIR="$tools/build" cargo install wasm-bindgen-cli --version "$want" --root "$tools" --force \
+      >"$logs/wasm-bindgen-install.log" 2>&1 ||
+      { tail -20 "$logs/wasm-bindgen-install.log"; blocked "cargo could not install wasm-bindgen-cli $want"; }
+  fi
+  "$tools/bin/wasm-bindgen" --version
+
+  step "npm dependencies"
+  if [ ! -d "$pkg/node_modules" ] || [ "$pkg/package-lock.json" -nt "$pkg/node_modules/.package-lock.json" ]; then
+    (cd "$pkg" && npm ci --no-audit --no-fund) || blocked "npm ci failed in bindings-wasm"
+  fi
+}
+
+browser_setup() {
+  step "chromium"
+  if [ -z "${CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+    command -v apt-get >/dev/null || blocked "chromium is missing and there is no apt-get to install it"
+    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; } \
+      >"$logs/apt.log" 2>&1 || { tail -20 "$logs/apt.log"; blocked "apt-get could not install chromium"; }
+  fi
+  "${CHROMIUM:-/usr/bin/chromium}" --version || blocked "chromium does not start"
+}
+
+interop_setup() {
+  step "interop tools (tresor CLI, OpenSSL, Python cryptography)"
+  command -v openssl >/dev/null || blocked "openssl is not installed"
+  if ! python3 -c 'import cryptography' 2>/dev/null; then
+    python3 -m pip install --quiet cryptography >"$logs/pip.log" 2>&1 || blocked "pip could not install cryptography"
+  fi
+  if [ -z "${TRESOR_CLI:-}" ]; then
+    if [ -x "$repo/target/debug/tresor" ]; then
+      export TRESOR_CLI="$repo/target/debug/tresor"
+    else
+      (cd "$repo" && cargo build -p tresor-cli) >"$logs/tresor-cli.log" 2>&1 ||
+        { tail -30 "$logs/tresor-cli.log"; echo "wasm: the tresor CLI does not build"; exit 1; }
+      export TRESOR_CLI="$CARGO_TARGET_DIR/debug/tresor"
+    fi
+  fi
+  echo "tresor CLI: $TRESOR_CLI"
+}
+
+build() {
+  step "build (npm --prefix bindings-wasm run build)"
+  npm --prefix "$pkg" run build
+}
+
+# "N passed, N failed" counts from a log: node:test's "# pass N"/"# fail N" or the Chromium runner's line.
+counts_node() { sed -n 's/^# \(pass\|fail\) \([0-9]*\)$/\2/p' "$1" | paste -sd' ' -; }
+
+run_tests() {
+  local status=0 node_pass=0 node_fail=0 chr_pass=0 chr_fail=0
+  step "interop fixtures"
+  (cd "$pkg" && node tests/fixtures.mjs)
+
+  step "Node $(node --version): node --test"
+  set +e
+  (cd "$pkg" && node --test tests/node.test.mjs) 2>&1 | tee "$logs/node.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  set -e
+  read -r node_pass node_fail <<<"$(counts_node "$logs/node.log")"
+
+  step "headless Chromium: the same suite, the demo page"
+  set +e
+  (cd "$pkg" && node tests/browser.mjs) 2>&1 | tee "$logs/chromium.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  set -e
+  read -r chr_pass chr_fail <<<"$(sed -n 's/^chromium: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$logs/chromium.log")"
+
+  local size
+  size="$(node -e 'const i=require(process.argv[1]);console.log(`${(i.wasm_gzip_bytes/1000).toFixed(1)} KB gzipped (${(i.wasm_bytes/1000).toFixed(1)} KB), budget ${i.budget_gzip_bytes/1000} KB`)' "$pkg/dist/build-info.json")"
+  printf '\n== wasm summary\n'
+  echo "node:     ${node_pass:-0} passed, ${node_fail:-?} failed"
+  echo "chromium: ${chr_pass:-0} passed, ${chr_fail:-?} failed (demo screenshot: target/wasm-demo.png)"
+  echo "size:     $size"
+  echo "time:     $(($(date +%s) - started)) s"
+  if [ -z "${node_pass:-}" ] || [ -z "${chr_pass:-}" ]; then status=1; fi
+  echo "wasm: $((${node_pass:-0} + ${chr_pass:-0})) passed, $((${node_fail:-1} + ${chr_fail:-1})) failed"
+  return $status
+}
+
+case "$cmd" in
+  setup)
+    setup
+    browser_setup
+    interop_setup
+    ;;
+  build)
+    setup
+    build
+    ;;
+  test)
+    setup
+    browser_setup
+    interop_setup
+    build
+    run_tests
+    ;;
+  bench)
+    setup
+    browser_setup
+    build
+    step "benchmarks (benchmarks/wasm/run.mjs)"
+    node "$repo/benchmarks/wasm/run.mjs" "${@:2}"
+    ;;
+  *)
+    echo "usage: bash scripts/wasm.sh [test|build|bench|setup]" >&2
+    exit 2
+    ;;
+esac
