@@ -25,7 +25,7 @@ use aws_sdk_kms::config::{BehaviorVersion, Region};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec as AwsAlgo};
 use faultproxy::FaultProxy;
-use tresor::kms::audit::{AuditLog, AuditLogConfig};
+use tresor::audit::{AuditLog, AuditLogConfig};
 use tresor::kms::aws::{AwsConfig, AwsKms};
 use tresor::kms::{KmsDriver, KmsKeyId, LayerConfig, layered};
 use tresor::vault::{EnvelopeConfig, Mode, Vault, VaultOptions};

@@ -11,6 +11,8 @@
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "vault")]
+pub mod audit;
+#[cfg(feature = "vault")]
 mod conf;
 #[cfg(feature = "config")]
 pub mod config;
@@ -25,9 +27,6 @@ pub mod scheme;
 #[cfg(feature = "vault")]
 mod store;
 pub mod util;
-// The audit log moves to its own top-level module; until then it is the KMS's.
-#[cfg(feature = "vault")]
-pub use kms::audit;
 #[cfg(feature = "vault")]
 pub mod vault;
 

@@ -14,10 +14,11 @@
 mod conformance;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use aws_sdk_kms::types::KeyState;
 use tresor::kms::aws::{AwsConfig, AwsKms};
-use tresor::kms::{KmsDriver, KmsHealth, KmsKeyId, MAX_SIGN_INPUT};
+use tresor::kms::{KmsDriver, KmsHealth, KmsKeyId, LayerConfig, MAX_SIGN_INPUT, layered};
 use tresor::{EncryptionAlgorithmSpec, ErrorKind, SigningAlgorithmSpec, SigningKeySpec};
 
 /// The endpoint under test, or `None` when the tests are to be skipped.
@@ -154,10 +155,10 @@ async fn aws_driver_with_key_generation() {
     let Some(ep) = endpoint("aws_driver_with_key_generation") else {
         return;
     };
-    let kms = driver(&ep).await;
+    let kms = Arc::new(driver(&ep).await);
     print_design_limits(&kms);
     let s = conformance::run(
-        &kms,
+        kms.clone(),
         &conformance::Options {
             allow_key_generation: true,
             encryption_gaps: encryption_gaps(),
@@ -174,7 +175,7 @@ async fn aws_driver_with_predefined_keys_by_arn_and_alias() {
     let Some(ep) = endpoint("aws_driver_with_predefined_keys_by_arn_and_alias") else {
         return;
     };
-    let kms = driver(&ep).await;
+    let kms = Arc::new(driver(&ep).await);
     let mut signing = Vec::new();
     for spec in kms.supported_signing_key_specs() {
         let id = kms
@@ -210,7 +211,7 @@ async fn aws_driver_with_predefined_keys_by_arn_and_alias() {
             .push((*spec, arn_of(&kms, id).await));
     }
     opts.predefined_symmetric = Some(arn_of(&kms, &symmetric).await);
-    let s = conformance::run(&kms, &opts).await;
+    let s = conformance::run(kms.clone(), &opts).await;
     eprintln!(
         "[aws] predefined by ARN: {} passed, gaps {:?}",
         s.passed, s.gaps
@@ -236,7 +237,7 @@ async fn aws_driver_with_predefined_keys_by_arn_and_alias() {
     let a = alias_of(&kms, &symmetric, "sym").await;
     aliases.push((a.clone(), symmetric.clone()));
     opts.predefined_symmetric = Some(a);
-    let s = conformance::run(&kms, &opts).await;
+    let s = conformance::run(kms.clone(), &opts).await;
     eprintln!(
         "[aws] predefined by alias: {} passed, gaps {:?}",
         s.passed, s.gaps
@@ -326,7 +327,8 @@ async fn unknown_key_is_not_retryable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_inputs_fail_before_any_network_call() {
-    // An endpoint where nothing listens: a request that went out would fail as KmsUnavailable.
+    // An endpoint where nothing listens: a request that went out would fail as KmsUnavailable. The
+    // bounds are the bounds layer's, which `layered` always puts above the driver.
     let kms = AwsKms::new(AwsConfig {
         region: "us-east-1".to_string(),
         endpoint_override: Some("http://127.0.0.1:9".to_string()),
@@ -334,6 +336,7 @@ async fn oversized_inputs_fail_before_any_network_call() {
     })
     .await
     .expect("driver");
+    let kms = layered(Arc::new(kms), LayerConfig::minimal());
     let id = KmsKeyId::new("alias/whatever").expect("id");
     let e = kms
         .sign(

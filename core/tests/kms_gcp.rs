@@ -11,8 +11,10 @@
 #[path = "common/conformance.rs"]
 mod conformance;
 
+use std::sync::Arc;
+
 use tresor::kms::gcp::{GcpConfig, GcpKms};
-use tresor::kms::{KmsDriver, KmsKeyId, KmsKeySpec};
+use tresor::kms::{KmsDriver, KmsKeyId, KmsKeySpec, LayerConfig, layered};
 use tresor::primitives::Verifier;
 use tresor::{EncryptionKeySpec, ErrorKind, SigningAlgorithmSpec, SigningKeySpec};
 
@@ -117,10 +119,10 @@ async fn gcp_conformance_with_key_generation() {
     let Some(ep) = endpoint("gcp_conformance_with_key_generation") else {
         return;
     };
-    let kms = driver(&ep, "gen").await;
+    let kms = Arc::new(driver(&ep, "gen").await);
     let mut opts = probe_gaps(&kms).await;
     opts.allow_key_generation = true;
-    let s = conformance::run(&kms, &opts).await;
+    let s = conformance::run(kms.clone(), &opts).await;
     eprintln!(
         "gcp conformance (generation): {} passed, gaps: {:?}",
         s.passed, s.gaps
@@ -164,7 +166,7 @@ async fn gcp_conformance_with_predefined_keys_by_resource_name() {
     let Some(ep) = endpoint("gcp_conformance_with_predefined_keys_by_resource_name") else {
         return;
     };
-    let kms = driver(&ep, "full").await;
+    let kms = Arc::new(driver(&ep, "full").await);
     let mut opts = probe_gaps(&kms).await;
     predefined(&kms, &mut opts, true).await;
     assert!(
@@ -172,7 +174,7 @@ async fn gcp_conformance_with_predefined_keys_by_resource_name() {
             .iter()
             .all(|(_, id)| id.as_str().starts_with("projects/"))
     );
-    let s = conformance::run(&kms, &opts).await;
+    let s = conformance::run(kms.clone(), &opts).await;
     eprintln!(
         "gcp conformance (predefined, full names): {} passed, gaps: {:?}",
         s.passed, s.gaps
@@ -185,10 +187,10 @@ async fn gcp_conformance_with_predefined_keys_by_short_name() {
     let Some(ep) = endpoint("gcp_conformance_with_predefined_keys_by_short_name") else {
         return;
     };
-    let kms = driver(&ep, "short").await;
+    let kms = Arc::new(driver(&ep, "short").await);
     let mut opts = probe_gaps(&kms).await;
     predefined(&kms, &mut opts, false).await;
-    let s = conformance::run(&kms, &opts).await;
+    let s = conformance::run(kms.clone(), &opts).await;
     eprintln!(
         "gcp conformance (predefined, short names): {} passed, gaps: {:?}",
         s.passed, s.gaps
@@ -296,8 +298,8 @@ async fn ecdsa_is_signed_by_digest_and_verifies_locally() {
     }
 }
 
-/// Needs no emulator: the bound is checked before any request (the endpoint is a closed port, so a
-/// request would fail as `KmsUnavailable`, not `InputTooLarge`).
+/// Needs no emulator: the bound is checked by the bounds layer before any request (the endpoint is a
+/// closed port, so a request would fail as `KmsUnavailable`, not `InputTooLarge`).
 #[tokio::test]
 async fn sign_input_over_4096_bytes_is_refused_locally() {
     let kms = GcpKms::connect(GcpConfig {
@@ -309,6 +311,7 @@ async fn sign_input_over_4096_bytes_is_refused_locally() {
     })
     .await
     .expect("client");
+    let kms = layered(Arc::new(kms), LayerConfig::minimal());
     let id = KmsKeyId::new("any-key").expect("id");
     let e = kms
         .sign(&id, &[0u8; 4097], SigningAlgorithmSpec::EcDsaSha256)

@@ -10,10 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use base64::Engine as _;
-use tresor::kms::audit::{
-    AuditLog, AuditLogConfig, Audited, ProblemKind, Rolling, verify_audit_log,
-};
+use tresor::audit::{AuditLog, AuditLogConfig, ProblemKind, Rolling, verify_audit_log};
 use tresor::kms::health::{HealthPoller, HealthTracking};
+use tresor::kms::layers::Audited;
 use tresor::kms::ratelimit::{Rate, RateLimited, RateLimits};
 use tresor::kms::retry::{RetryConfig, RetryPolicy, Retrying, wait_until_active};
 use tresor::kms::software::{MasterKeySource, SoftwareKms};
@@ -1031,7 +1030,7 @@ fn audit_log_history_and_environment() {
         now.fetch_add(86_400, Ordering::SeqCst);
     }
     log.flush().expect("flush");
-    let rolled = tresor::kms::audit::rolled_files(&path).expect("list");
+    let rolled = tresor::audit::rolled_files(&path).expect("list");
     assert_eq!(rolled.len(), 2, "{rolled:?}");
     let r = verify_audit_log(&path).expect("verify");
     assert!(

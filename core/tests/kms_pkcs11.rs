@@ -10,6 +10,7 @@
 mod conformance;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tresor::ErrorKind;
@@ -81,7 +82,7 @@ async fn pkcs11_conformance_with_key_generation() {
     let Some(env) = test_env("pkcs11_conformance_with_key_generation") else {
         return;
     };
-    let kms = open(&env, 4).await;
+    let kms = Arc::new(open(&env, 4).await);
     print_gaps(&kms);
     // Every scheme is either supported or named as a gap.
     for (supported, name) in [
@@ -107,7 +108,7 @@ async fn pkcs11_conformance_with_key_generation() {
         );
     }
     let s = conformance::run(
-        &kms,
+        kms.clone(),
         &conformance::Options {
             allow_key_generation: true,
             health_timeout: Some(Duration::from_secs(10)),
@@ -131,7 +132,7 @@ async fn pkcs11_conformance_with_predefined_keys_by_label() {
     let Some(env) = test_env("pkcs11_conformance_with_predefined_keys_by_label") else {
         return;
     };
-    let kms = open(&env, 4).await;
+    let kms = Arc::new(open(&env, 4).await);
     let run = format!("{}-{}", std::process::id(), rand_suffix());
     let mut opts = conformance::Options {
         health_timeout: Some(Duration::from_secs(10)),
@@ -176,7 +177,7 @@ async fn pkcs11_conformance_with_predefined_keys_by_label() {
         let b = kms.get_public_key(label_id).await.expect("by CKA_LABEL");
         assert_eq!(a, b, "{label_id} and {hex_id} are the same key");
     }
-    let s = conformance::run(&kms, &opts).await;
+    let s = conformance::run(kms.clone(), &opts).await;
     eprintln!(
         "pkcs11 conformance (predefined, by label): {} passed",
         s.passed
@@ -241,7 +242,9 @@ async fn pkcs11_wrong_pin_child() {
     let mut c = config(&env, 2);
     c.pin = PinSource::File(wrong);
     assert!(
-        !c.to_config_text().contains("000000000000"),
+        !tresor::kms::registry::KmsConfig::Pkcs11(c.clone())
+            .to_config_text(false)
+            .contains("000000000000"),
         "the config text never holds the PIN"
     );
     let e = Pkcs11Kms::open(c).await.expect_err("a wrong PIN must fail");
@@ -251,7 +254,11 @@ async fn pkcs11_wrong_pin_child() {
     // The right PIN, from an environment variable the parent set, works.
     let mut c = config(&env, 2);
     c.pin = PinSource::Env(CHILD_PIN_VAR.to_string());
-    assert!(c.to_config_text().contains(CHILD_PIN_VAR));
+    assert!(
+        tresor::kms::registry::KmsConfig::Pkcs11(c.clone())
+            .to_config_text(false)
+            .contains(CHILD_PIN_VAR)
+    );
     let kms = Pkcs11Kms::open(c).await.expect("the right PIN works");
     assert_eq!(kms.health().await, tresor::kms::KmsHealth::Ok);
     let _ = std::fs::remove_dir_all(&dir);

@@ -4,6 +4,8 @@
 #[path = "common/conformance.rs"]
 mod conformance;
 
+use std::sync::Arc;
+
 use tresor::kms::KmsDriver;
 use tresor::kms::software::{MasterKeySource, SoftwareKms};
 use tresor::{EncryptionKeySpec, SigningKeySpec};
@@ -24,8 +26,9 @@ async fn driver(name: &str) -> (SoftwareKms, std::path::PathBuf) {
 #[tokio::test]
 async fn software_driver_with_key_generation() {
     let (kms, dir) = driver("gen").await;
+    let kms = Arc::new(kms);
     let s = conformance::run(
-        &kms,
+        kms.clone(),
         &conformance::Options {
             allow_key_generation: true,
             ..Default::default()
@@ -43,6 +46,7 @@ async fn software_driver_with_key_generation() {
 #[tokio::test]
 async fn software_driver_with_predefined_keys() {
     let (kms, dir) = driver("predef").await;
+    let kms = Arc::new(kms);
     let mut opts = conformance::Options::default();
     for spec in SigningKeySpec::ALL {
         opts.predefined_signing.push((
@@ -61,7 +65,7 @@ async fn software_driver_with_predefined_keys() {
         ));
     }
     opts.predefined_symmetric = Some(kms.generate_symmetric_key(None).await.expect("gen"));
-    let s = conformance::run(&kms, &opts).await;
+    let s = conformance::run(kms.clone(), &opts).await;
     assert!(s.passed >= 12, "{s:?}");
     let _ = std::fs::remove_dir_all(dir);
 }

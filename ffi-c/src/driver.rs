@@ -1,7 +1,7 @@
 //! KMS drivers written in C: the versioned `tresor_kms_driver_v1` table of function pointers,
 //! adapted to the core's `KmsDriver` trait so a C driver plugs into the vault (wrapper key in
 //! envelope mode, key holder in external mode) with the same retry, audit and health layers as the
-//! built-in drivers.
+//! built-in drivers (and Canton's size bounds, which the bounds layer checks; this adapter only marshals).
 
 use std::ffi::{CString, c_char, c_void};
 use std::sync::Arc;
@@ -490,7 +490,6 @@ impl CDriver {
         name: Option<&str>,
         pick: fn(&tresor_kms_driver_v1) -> Option<GenerateFn>,
     ) -> Result<KmsKeyId> {
-        tresor_core::kms::check_key_name(name)?;
         let (spec, name) = (cstr(spec), name.map(cstr));
         let r = self
             .call(op, move |t, r| {
@@ -582,7 +581,6 @@ impl KmsDriver for CDriver {
     }
 
     async fn generate_symmetric_key(&self, name: Option<&str>) -> Result<KmsKeyId> {
-        tresor_core::kms::check_key_name(name)?;
         let name = name.map(cstr);
         let r = self
             .call("generate_symmetric_key", move |t, r| {
@@ -603,7 +601,6 @@ impl KmsDriver for CDriver {
         data: &[u8],
         algo: SigningAlgorithmSpec,
     ) -> Result<Vec<u8>> {
-        tresor_core::kms::check_input("sign", data.len(), tresor_core::kms::MAX_SIGN_INPUT)?;
         let (id, data, algo) = (cstr(key_id.as_str()), data.to_vec(), cstr(algo.as_str()));
         let r = self
             .call("sign", move |t, r| {
@@ -630,11 +627,6 @@ impl KmsDriver for CDriver {
         ciphertext: &[u8],
         algo: EncryptionAlgorithmSpec,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        tresor_core::kms::check_input(
-            "decrypt_asymmetric",
-            ciphertext.len(),
-            tresor_core::kms::MAX_ASYMMETRIC_CIPHERTEXT,
-        )?;
         let (id, ct, algo) = (
             cstr(key_id.as_str()),
             ciphertext.to_vec(),
@@ -653,11 +645,6 @@ impl KmsDriver for CDriver {
     }
 
     async fn encrypt_symmetric(&self, key_id: &KmsKeyId, data: &[u8]) -> Result<Vec<u8>> {
-        tresor_core::kms::check_input(
-            "encrypt_symmetric",
-            data.len(),
-            tresor_core::kms::MAX_SYMMETRIC_PLAINTEXT,
-        )?;
         let (id, data) = (cstr(key_id.as_str()), Zeroizing::new(data.to_vec()));
         let r = self
             .call("encrypt_symmetric", move |t, r| {
@@ -669,11 +656,6 @@ impl KmsDriver for CDriver {
         let ct = r
             .bytes
             .ok_or_else(|| self.missing("encrypt_symmetric", "a ciphertext"))?;
-        tresor_core::kms::check_result(
-            "encrypt_symmetric",
-            ct.len(),
-            tresor_core::kms::MAX_SYMMETRIC_CIPHERTEXT,
-        )?;
         Ok(ct.to_vec())
     }
 
@@ -682,11 +664,6 @@ impl KmsDriver for CDriver {
         key_id: &KmsKeyId,
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>> {
-        tresor_core::kms::check_input(
-            "decrypt_symmetric",
-            ciphertext.len(),
-            tresor_core::kms::MAX_SYMMETRIC_CIPHERTEXT,
-        )?;
         let (id, ct) = (cstr(key_id.as_str()), ciphertext.to_vec());
         let r = self
             .call("decrypt_symmetric", move |t, r| {

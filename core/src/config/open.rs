@@ -6,8 +6,8 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::{Config, KmsSettings, KmsType, invalid, sqlite_path};
+use crate::audit::AuditLog;
 use crate::error::{Error, ErrorKind, Result};
-use crate::kms::audit::AuditLog;
 use crate::kms::registry::{KmsConfig, SoftwareConfig};
 use crate::kms::software::{MasterKeySource, SoftwareKms};
 use crate::kms::{KmsDriver, LayerConfig};
@@ -243,10 +243,14 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
     } else {
         None
     };
-    if let Some(d) = kms.as_mut()
-        && (audit.is_some() || layered_always)
-    {
-        let mut layers = LayerConfig::defaults_for(d.as_ref());
+    if let Some(d) = kms.as_mut() {
+        // The local software KMS needs no retry, rate limits or health tracking; every driver gets
+        // Canton's bounds (the bounds layer is the one place they are checked).
+        let mut layers = if audit.is_some() || layered_always {
+            LayerConfig::defaults_for(d.as_ref())
+        } else {
+            LayerConfig::minimal()
+        };
         if let Some(log) = &audit {
             layers = layers.with_audit(log.clone());
         }

@@ -1,7 +1,10 @@
-//! The KMS driver trait, with Canton's v1 driver semantics, and the drivers.
+//! The KMS driver trait, with Canton's v1 driver semantics: one trait, drivers, layers.
 //!
-//! [`KmsDriver`] is the single extension point for a KMS or HSM: the software driver here, and the
-//! cloud and PKCS#11 drivers, implement it; layers (retry, audit, health) wrap any driver.
+//! * [`KmsDriver`] (this module, with its types) is the single extension point for a KMS or HSM.
+//! * [`drivers`]: the software driver ([`software`]), and the AWS (`aws`), GCP (`gcp`) and PKCS#11
+//!   (`pkcs11`) drivers behind their cargo features of the same names.
+//! * [`layers`]: retry, rate limits, audit, health tracking and Canton's bounds wrap any driver;
+//!   [`layered`] stacks them.
 //!
 //! Semantics follow Canton's `v1.KmsDriver`:
 //! * `health` never fails;
@@ -12,23 +15,24 @@
 //!   [`MAX_ASYMMETRIC_CIPHERTEXT`]; a result outside Canton's bounds is a non-retryable
 //!   [`ErrorKind::KmsBoundsViolated`];
 //! * every error says whether it is retryable ([`Error::is_retryable`]).
+//!
+//! The size bounds are enforced once, by the bounds layer ([`layers::bounds`]) that [`layered`] always
+//! puts right above the driver; drivers themselves do not check them. Wrap a bare driver with
+//! `layered(driver, LayerConfig::minimal())` to get Canton's contract and nothing else.
+
+pub mod drivers;
+pub mod layers;
+pub mod registry;
 
 #[cfg(feature = "aws")]
-pub mod aws;
+pub use drivers::aws;
 #[cfg(feature = "gcp")]
-pub mod gcp;
+pub use drivers::gcp;
 #[cfg(feature = "pkcs11")]
-pub mod pkcs11;
-pub mod software;
-
-pub mod audit;
-pub mod health;
-pub mod layers;
-pub mod ratelimit;
-pub mod registry;
-pub mod retry;
-
-pub use layers::{LayerConfig, layered};
+pub use drivers::pkcs11;
+pub use drivers::software;
+pub use layers::bounds::{check_input, check_key_name, check_result};
+pub use layers::{LayerConfig, health, layered, ratelimit, retry};
 
 use core::fmt;
 
@@ -53,6 +57,9 @@ pub const MAX_SYMMETRIC_PLAINTEXT: usize = 4096;
 pub const MAX_SYMMETRIC_CIPHERTEXT: usize = 6144;
 /// Largest ciphertext `decrypt_asymmetric` accepts.
 pub const MAX_ASYMMETRIC_CIPHERTEXT: usize = 6144;
+/// Largest plaintext an RSA-OAEP-SHA256 `decrypt_asymmetric` may return (what RSA-2048 OAEP-SHA256 can
+/// carry).
+pub const MAX_ASYMMETRIC_PLAINTEXT: usize = crate::primitives::RSA_OAEP_MAX_PLAINTEXT;
 
 /// A key identifier in a KMS (id, ARN, alias or resource name, as the provider defines it).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -198,42 +205,4 @@ pub trait KmsDriver: Send + Sync + 'static {
     /// Release the driver's resources (connections, sessions) before it is dropped. Calls after
     /// `close` may fail. The default does nothing; wrappers forward it.
     async fn close(&self) {}
-}
-
-/// Check a key name against Canton's bound.
-pub fn check_key_name(name: Option<&str>) -> Result<()> {
-    match name {
-        Some(n) if n.chars().count() > MAX_KEY_NAME_LEN => Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!(
-                "a key name is at most {MAX_KEY_NAME_LEN} characters, got {}",
-                n.chars().count()
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Check an input against a bound, naming the operation.
-pub fn check_input(what: &str, len: usize, max: usize) -> Result<()> {
-    if len > max {
-        Err(Error::new(
-            ErrorKind::InputTooLarge,
-            format!("{what} takes at most {max} bytes, got {len}"),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// Check a driver's result against a bound (a violation is a non-retryable error).
-pub fn check_result(what: &str, len: usize, max: usize) -> Result<()> {
-    if len > max {
-        Err(Error::new(
-            ErrorKind::KmsBoundsViolated,
-            format!("{what} returned {len} bytes, more than Canton's bound of {max}"),
-        ))
-    } else {
-        Ok(())
-    }
 }

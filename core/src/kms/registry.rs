@@ -154,7 +154,7 @@ pub struct SoftwareConfig {
 }
 
 /// Configuration of the AWS KMS driver (`type = aws`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AwsConfig {
     /// `region`, e.g. `us-east-1`.
     pub region: String,
@@ -612,39 +612,11 @@ pub async fn build(config: &KmsConfig) -> Result<Arc<dyn KmsDriver>> {
     match config {
         KmsConfig::Software(c) => Ok(Arc::new(open_software(c, None).await?)),
         #[cfg(feature = "aws")]
-        KmsConfig::Aws(c) => Ok(Arc::new(
-            super::aws::AwsKms::new(super::aws::AwsConfig {
-                region: c.region.clone(),
-                multi_region_key: c.multi_region_key,
-                endpoint_override: c.endpoint_override.clone(),
-                custom_tags: c.custom_tags.clone(),
-                audit_logging: c.audit_logging,
-            })
-            .await?,
-        )),
+        KmsConfig::Aws(c) => Ok(Arc::new(super::aws::AwsKms::new(c.clone()).await?)),
         #[cfg(feature = "gcp")]
-        KmsConfig::Gcp(c) => Ok(Arc::new(
-            super::gcp::GcpKms::connect(super::gcp::GcpConfig {
-                location_id: c.location_id.clone(),
-                project_id: c.project_id.clone(),
-                key_ring_id: c.key_ring_id.clone(),
-                endpoint_override: c.endpoint_override.clone(),
-                audit_logging: c.audit_logging,
-            })
-            .await?,
-        )),
+        KmsConfig::Gcp(c) => Ok(Arc::new(super::gcp::GcpKms::connect(c.clone()).await?)),
         #[cfg(feature = "pkcs11")]
-        KmsConfig::Pkcs11(c) => {
-            let pin = match &c.pin {
-                PinSource::Env(v) => super::pkcs11::PinSource::Env(v.clone()),
-                PinSource::File(p) => super::pkcs11::PinSource::File(p.clone()),
-            };
-            let mut d =
-                super::pkcs11::Pkcs11Config::new(c.module_path.clone(), c.token_label.clone(), pin);
-            d.session_pool_size = c.session_pool_size;
-            d.audit_logging = c.audit_logging;
-            Ok(Arc::new(super::pkcs11::Pkcs11Kms::open(d).await?))
-        }
+        KmsConfig::Pkcs11(c) => Ok(Arc::new(super::pkcs11::Pkcs11Kms::open(c.clone()).await?)),
         #[allow(unreachable_patterns)]
         other => Err(not_compiled_in(other.type_name())),
     }

@@ -1,17 +1,22 @@
 //! A reusable conformance suite for [`KmsDriver`] implementations: a port of the cases of Canton's
 //! `KmsDriverTest` (spec/canton-compat.md §3), run against every driver against its real service.
 //!
-//! Use from a test file with `#[path = "common/conformance.rs"] mod conformance;` and call [`run`].
+//! Use from a test file with `#[path = "common/conformance.rs"] mod conformance;` and call [`run`] with the
+//! bare driver: the suite runs it as `layered(driver, LayerConfig::minimal())`, the bounds layer and
+//! nothing else, which is the driver with Canton's contract (drivers leave the size bounds to that layer).
 //! Each case prints one line `conformance [<provider>] <case>: ok | gap: <reason>`. A gap (an operation the
 //! service cannot do, e.g. SoftHSM2's OAEP is SHA-1 only) is named in the output and must be covered by the
 //! same case against the software driver; it is never silently skipped.
 #![allow(dead_code, unreachable_pub)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tresor::kms::{KmsDriver, KmsHealth, KmsKeyId, KmsKeySpec};
+use tresor::kms::{KmsDriver, KmsHealth, KmsKeyId, KmsKeySpec, LayerConfig, layered};
 use tresor::primitives::{Encrypter, Verifier};
-use tresor::{EncryptionAlgorithmSpec, EncryptionKeySpec, SigningAlgorithmSpec, SigningKeySpec};
+use tresor::{
+    EncryptionAlgorithmSpec, EncryptionKeySpec, ErrorKind, SigningAlgorithmSpec, SigningKeySpec,
+};
 
 /// What the suite may do and which keys it may use (Canton's fixtures).
 #[derive(Debug, Default, Clone)]
@@ -62,8 +67,11 @@ fn encryption_spec_for(algo: EncryptionAlgorithmSpec) -> EncryptionKeySpec {
     }
 }
 
-/// Run every case against `driver`; panics (with the case named) on the first failure.
-pub async fn run(driver: &dyn KmsDriver, opts: &Options) -> Summary {
+/// Run every case against `driver` behind the bounds layer (`LayerConfig::minimal()`); panics (with the
+/// case named) on the first failure.
+pub async fn run(driver: Arc<dyn KmsDriver>, opts: &Options) -> Summary {
+    let bounded = layered(driver, LayerConfig::minimal());
+    let driver = bounded.as_ref();
     let p = driver.provider().to_string();
     let mut s = Summary::default();
     let ok = |s: &mut Summary, case: &str| {
@@ -317,6 +325,47 @@ pub async fn run(driver: &dyn KmsDriver, opts: &Options) -> Summary {
     }
     if generated {
         let _ = driver.delete_key(&id).await;
+    }
+    ok(&mut s, case);
+
+    // 8. Canton's bounds: oversized inputs (and, where keys may be generated, names) are refused with
+    //    a non-retryable error, before any request reaches the service.
+    let case = "inputs over Canton's bounds are refused";
+    let any = KmsKeyId::new("tresor-conformance-bounds").expect("id");
+    let sign_algo = driver.supported_signing_algo_specs()[0];
+    let enc_algo = driver.supported_encryption_algo_specs()[0];
+    let refused = [
+        (
+            "sign 4097 bytes",
+            driver.sign(&any, &[0u8; 4097], sign_algo).await.map(drop),
+        ),
+        (
+            "encrypt_symmetric 4097 bytes",
+            driver.encrypt_symmetric(&any, &[0u8; 4097]).await.map(drop),
+        ),
+        (
+            "decrypt_symmetric 6145 bytes",
+            driver.decrypt_symmetric(&any, &[0u8; 6145]).await.map(drop),
+        ),
+        (
+            "decrypt_asymmetric 6145 bytes",
+            driver
+                .decrypt_asymmetric(&any, &[0u8; 6145], enc_algo)
+                .await
+                .map(drop),
+        ),
+    ];
+    for (what, r) in refused {
+        let e = r.expect_err(&format!("{case}: {what}"));
+        assert_eq!(e.kind(), ErrorKind::InputTooLarge, "{case}: {what}: {e}");
+        assert!(!e.is_retryable(), "{case}: {what}: {e}");
+    }
+    if opts.allow_key_generation {
+        let e = driver
+            .generate_symmetric_key(Some(&"n".repeat(301)))
+            .await
+            .expect_err("a key name of 301 characters");
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{case}: {e}");
     }
     ok(&mut s, case);
     s

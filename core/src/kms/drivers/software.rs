@@ -23,17 +23,14 @@ use sqlx::sqlite::{
 };
 use zeroize::Zeroizing;
 
-use super::{
-    KmsDriver, KmsHealth, KmsKeyId, KmsKeySpec, KmsPublicKey, MAX_ASYMMETRIC_CIPHERTEXT,
-    MAX_SIGN_INPUT, MAX_SYMMETRIC_CIPHERTEXT, MAX_SYMMETRIC_PLAINTEXT, check_input, check_key_name,
-    check_result,
-};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{KeyType, PrivateKey};
+use crate::kms::{KmsDriver, KmsHealth, KmsKeyId, KmsKeySpec, KmsPublicKey};
 use crate::primitives::{AesGcmKey, Decrypter, Signer, random_bytes};
 use crate::scheme::{
     EncryptionAlgorithmSpec, EncryptionKeySpec, SigningAlgorithmSpec, SigningKeySpec,
 };
+use crate::util::{hex, now_ms, unhex};
 
 const CHECK_PLAINTEXT: &[u8] = b"tresor software KMS master key check v1";
 const AAD_PREFIX: &[u8] = b"tresor-softkms-v1\0";
@@ -163,13 +160,10 @@ fn read_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
         return Ok(bytes);
     }
     let text = core::str::from_utf8(&bytes).unwrap_or("").trim();
-    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let mut out = Zeroizing::new(vec![0u8; 32]);
-        for (i, chunk) in text.as_bytes().chunks(2).enumerate() {
-            let s = core::str::from_utf8(chunk).unwrap_or("00");
-            out[i] = u8::from_str_radix(s, 16).unwrap_or(0);
-        }
-        return Ok(out);
+    if text.len() == 64
+        && let Ok(key) = unhex(text, "the software KMS key file")
+    {
+        return Ok(Zeroizing::new(key));
     }
     Err(Error::new(
         ErrorKind::MalformedKey,
@@ -184,7 +178,7 @@ fn read_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
 pub fn create_key_file(path: &Path) -> Result<()> {
     let mut key = Zeroizing::new([0u8; 32]);
     random_bytes(key.as_mut())?;
-    let hex: Zeroizing<String> = Zeroizing::new(key.iter().map(|b| format!("{b:02x}")).collect());
+    let text = Zeroizing::new(hex(key.as_ref()));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -202,7 +196,8 @@ pub fn create_key_file(path: &Path) -> Result<()> {
         )
         .with_source(e)
     })?;
-    std::io::Write::write_all(&mut f, format!("{}\n", hex.as_str()).as_bytes())?;
+    std::io::Write::write_all(&mut f, text.as_bytes())?;
+    std::io::Write::write_all(&mut f, b"\n")?;
     Ok(())
 }
 
@@ -373,19 +368,12 @@ impl SoftwareKms {
         name: Option<&str>,
         secret: &[u8],
     ) -> Result<KmsKeyId> {
-        check_key_name(name)?;
         let mut raw = [0u8; 16];
         random_bytes(&mut raw)?;
-        let id: String = format!(
-            "soft-{}",
-            raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
+        let id = format!("soft-{}", hex(&raw));
         let spec_s = spec_to_str(spec);
         let sealed = self.master.encrypt(secret, &aad(&id, &spec_s))?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now = now_ms();
         sqlx::query(
             "INSERT INTO softkms_keys (id, name, spec, sealed, state, created_at) VALUES (?1, ?2, ?3, ?4, 'enabled', ?5)",
         )
@@ -539,7 +527,6 @@ impl KmsDriver for SoftwareKms {
         algo: SigningAlgorithmSpec,
     ) -> Result<Vec<u8>> {
         self.count("sign");
-        check_input("sign", data.len(), MAX_SIGN_INPUT)?;
         match &*self.prepared(key_id).await? {
             Prepared::Signer(s) => s.sign(algo, data),
             _ => Err(wrong_kind(key_id, "signing")),
@@ -553,11 +540,6 @@ impl KmsDriver for SoftwareKms {
         algo: EncryptionAlgorithmSpec,
     ) -> Result<Zeroizing<Vec<u8>>> {
         self.count("decrypt_asymmetric");
-        check_input(
-            "decrypt_asymmetric",
-            ciphertext.len(),
-            MAX_ASYMMETRIC_CIPHERTEXT,
-        )?;
         match &*self.prepared(key_id).await? {
             Prepared::Decrypter(d) => d.decrypt(algo, ciphertext),
             _ => Err(wrong_kind(key_id, "decryption")),
@@ -566,13 +548,10 @@ impl KmsDriver for SoftwareKms {
 
     async fn encrypt_symmetric(&self, key_id: &KmsKeyId, data: &[u8]) -> Result<Vec<u8>> {
         self.count("encrypt_symmetric");
-        check_input("encrypt_symmetric", data.len(), MAX_SYMMETRIC_PLAINTEXT)?;
-        let ct = match &*self.prepared(key_id).await? {
-            Prepared::Symmetric(k) => k.encrypt(data, &[])?,
-            _ => return Err(wrong_kind(key_id, "symmetric")),
-        };
-        check_result("encrypt_symmetric", ct.len(), MAX_SYMMETRIC_CIPHERTEXT)?;
-        Ok(ct)
+        match &*self.prepared(key_id).await? {
+            Prepared::Symmetric(k) => k.encrypt(data, &[]),
+            _ => Err(wrong_kind(key_id, "symmetric")),
+        }
     }
 
     async fn decrypt_symmetric(
@@ -581,11 +560,6 @@ impl KmsDriver for SoftwareKms {
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>> {
         self.count("decrypt_symmetric");
-        check_input(
-            "decrypt_symmetric",
-            ciphertext.len(),
-            MAX_SYMMETRIC_CIPHERTEXT,
-        )?;
         match &*self.prepared(key_id).await? {
             Prepared::Symmetric(k) => k.decrypt(ciphertext, &[]),
             _ => Err(wrong_kind(key_id, "symmetric")),

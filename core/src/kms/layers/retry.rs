@@ -18,14 +18,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use zeroize::Zeroizing;
-
-use super::{KmsDriver, KmsHealth, KmsKeyId, KmsPublicKey};
+use super::{Layer, Layered, Next, Outcome, Request};
 use crate::error::Result;
-use crate::scheme::{
-    EncryptionAlgorithmSpec, EncryptionKeySpec, SigningAlgorithmSpec, SigningKeySpec,
-};
+use crate::kms::{KmsDriver, KmsKeyId};
 
 /// How to retry one class of operations (Canton's `retries.failures` / `retries.create-key-check`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,11 +102,7 @@ fn random_u64() -> u64 {
     let mut b = [0u8; 8];
     // Jitter needs no cryptographic quality; fall back to the clock if the RNG is unavailable.
     if crate::primitives::random_bytes(&mut b).is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        return u64::from(t);
+        return crate::util::now_ms().unsigned_abs();
     }
     u64::from_le_bytes(b)
 }
@@ -175,153 +166,54 @@ pub async fn wait_until_active(
     retry(policy, || driver.key_exists_and_is_active(key_id)).await
 }
 
-/// The retrying layer (see the module docs).
-pub struct Retrying {
-    inner: Arc<dyn KmsDriver>,
+/// The retrying layer's behaviour (see the module docs): `key_exists_and_is_active` under the
+/// create-key-check policy, everything else under the failures policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryLayer {
     config: RetryConfig,
 }
 
-impl core::fmt::Debug for Retrying {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Retrying")
-            .field("provider", &self.inner.provider())
-            .field("config", &self.config)
-            .finish()
-    }
-}
-
-impl Retrying {
-    /// Wrap `inner` with both policies.
-    pub fn new(inner: Arc<dyn KmsDriver>, config: RetryConfig) -> Self {
-        Self { inner, config }
+impl RetryLayer {
+    /// Retry with both policies.
+    pub const fn new(config: RetryConfig) -> Self {
+        Self { config }
     }
 
     /// The policies in use.
     pub fn config(&self) -> &RetryConfig {
         &self.config
     }
+
+    /// The policy for `req`.
+    pub fn policy(&self, req: &Request<'_>) -> &RetryPolicy {
+        match req {
+            Request::KeyExistsAndIsActive { .. } => &self.config.create_key_check,
+            _ => &self.config.failures,
+        }
+    }
 }
 
-#[async_trait]
-impl KmsDriver for Retrying {
-    fn provider(&self) -> &str {
-        self.inner.provider()
+impl Layer for RetryLayer {
+    fn call<'a, T: Outcome>(
+        &'a self,
+        req: &'a Request<'a>,
+        next: Next<'a, T>,
+    ) -> impl Future<Output = Result<T>> + Send + 'a {
+        retry(self.policy(req), next)
+    }
+}
+
+/// The retrying layer around a driver.
+pub type Retrying = Layered<RetryLayer>;
+
+impl Layered<RetryLayer> {
+    /// Wrap `inner` with both policies.
+    pub fn new(inner: Arc<dyn KmsDriver>, config: RetryConfig) -> Self {
+        Self::wrap(inner, RetryLayer::new(config))
     }
 
-    async fn health(&self) -> KmsHealth {
-        self.inner.health().await
-    }
-
-    fn supported_signing_key_specs(&self) -> Vec<SigningKeySpec> {
-        self.inner.supported_signing_key_specs()
-    }
-
-    fn supported_signing_algo_specs(&self) -> Vec<SigningAlgorithmSpec> {
-        self.inner.supported_signing_algo_specs()
-    }
-
-    fn supported_encryption_key_specs(&self) -> Vec<EncryptionKeySpec> {
-        self.inner.supported_encryption_key_specs()
-    }
-
-    fn supported_encryption_algo_specs(&self) -> Vec<EncryptionAlgorithmSpec> {
-        self.inner.supported_encryption_algo_specs()
-    }
-
-    async fn generate_signing_key_pair(
-        &self,
-        spec: SigningKeySpec,
-        name: Option<&str>,
-    ) -> Result<KmsKeyId> {
-        let d = &self.inner;
-        retry(&self.config.failures, move || {
-            d.generate_signing_key_pair(spec, name)
-        })
-        .await
-    }
-
-    async fn generate_encryption_key_pair(
-        &self,
-        spec: EncryptionKeySpec,
-        name: Option<&str>,
-    ) -> Result<KmsKeyId> {
-        let d = &self.inner;
-        retry(&self.config.failures, move || {
-            d.generate_encryption_key_pair(spec, name)
-        })
-        .await
-    }
-
-    async fn generate_symmetric_key(&self, name: Option<&str>) -> Result<KmsKeyId> {
-        let d = &self.inner;
-        retry(&self.config.failures, move || {
-            d.generate_symmetric_key(name)
-        })
-        .await
-    }
-
-    async fn sign(
-        &self,
-        key_id: &KmsKeyId,
-        data: &[u8],
-        algo: SigningAlgorithmSpec,
-    ) -> Result<Vec<u8>> {
-        let d = &self.inner;
-        retry(&self.config.failures, move || d.sign(key_id, data, algo)).await
-    }
-
-    async fn decrypt_asymmetric(
-        &self,
-        key_id: &KmsKeyId,
-        ciphertext: &[u8],
-        algo: EncryptionAlgorithmSpec,
-    ) -> Result<Zeroizing<Vec<u8>>> {
-        let d = &self.inner;
-        retry(&self.config.failures, move || {
-            d.decrypt_asymmetric(key_id, ciphertext, algo)
-        })
-        .await
-    }
-
-    async fn encrypt_symmetric(&self, key_id: &KmsKeyId, data: &[u8]) -> Result<Vec<u8>> {
-        let d = &self.inner;
-        retry(&self.config.failures, move || {
-            d.encrypt_symmetric(key_id, data)
-        })
-        .await
-    }
-
-    async fn decrypt_symmetric(
-        &self,
-        key_id: &KmsKeyId,
-        ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>> {
-        let d = &self.inner;
-        retry(&self.config.failures, move || {
-            d.decrypt_symmetric(key_id, ciphertext)
-        })
-        .await
-    }
-
-    async fn get_public_key(&self, key_id: &KmsKeyId) -> Result<KmsPublicKey> {
-        let d = &self.inner;
-        retry(&self.config.failures, move || d.get_public_key(key_id)).await
-    }
-
-    async fn key_exists_and_is_active(&self, key_id: &KmsKeyId) -> Result<()> {
-        let d = &self.inner;
-        retry(&self.config.create_key_check, move || {
-            d.key_exists_and_is_active(key_id)
-        })
-        .await
-    }
-
-    async fn delete_key(&self, key_id: &KmsKeyId) -> Result<()> {
-        let d = &self.inner;
-        retry(&self.config.failures, move || d.delete_key(key_id)).await
-    }
-
-    async fn close(&self) {
-        self.inner.close().await;
+    /// The policies in use.
+    pub fn config(&self) -> &RetryConfig {
+        self.layer().config()
     }
 }

@@ -11,15 +11,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use tokio::sync::watch;
-use zeroize::Zeroizing;
 
-use super::{KmsDriver, KmsHealth, KmsKeyId, KmsPublicKey};
+use super::{BoxFuture, Layer, Layered, Next, Outcome, Request};
 use crate::error::Result;
-use crate::scheme::{
-    EncryptionAlgorithmSpec, EncryptionKeySpec, SigningAlgorithmSpec, SigningKeySpec,
-};
+use crate::kms::{KmsDriver, KmsHealth};
 
 /// Canton's default `health-check-period`.
 pub const DEFAULT_HEALTH_CHECK_PERIOD: Duration = Duration::from_secs(10);
@@ -103,27 +99,16 @@ struct Recent {
     last: Option<String>,
 }
 
-/// The health-tracking layer (see the module docs).
-pub struct HealthTracking {
-    inner: Arc<dyn KmsDriver>,
+/// The health-tracking layer's behaviour (see the module docs).
+#[derive(Debug, Default)]
+pub struct HealthLayer {
     recent: Mutex<Recent>,
 }
 
-impl core::fmt::Debug for HealthTracking {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("HealthTracking")
-            .field("provider", &self.inner.provider())
-            .finish_non_exhaustive()
-    }
-}
-
-impl HealthTracking {
-    /// Wrap `inner`.
-    pub fn new(inner: Arc<dyn KmsDriver>) -> Self {
-        Self {
-            inner,
-            recent: Mutex::new(Recent::default()),
-        }
+impl HealthLayer {
+    /// A layer that has seen no failure yet.
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// How many calls failed with a retryable error since the last success.
@@ -138,8 +123,8 @@ impl HealthTracking {
         }
     }
 
-    fn observe<T>(&self, op: &str, r: Result<T>) -> Result<T> {
-        match &r {
+    fn observe<T>(&self, op: &str, r: &Result<T>) {
+        match r {
             Ok(_) => *self.lock() = Recent::default(),
             Err(e) if e.is_retryable() => {
                 let mut g = self.lock();
@@ -148,18 +133,18 @@ impl HealthTracking {
             }
             Err(_) => {}
         }
-        r
     }
 }
 
-#[async_trait]
-impl KmsDriver for HealthTracking {
-    fn provider(&self) -> &str {
-        self.inner.provider()
+impl Layer for HealthLayer {
+    async fn call<'a, T: Outcome>(&'a self, req: &'a Request<'a>, next: Next<'a, T>) -> Result<T> {
+        let r = next().await;
+        self.observe(req.operation(), &r);
+        r
     }
 
-    async fn health(&self) -> KmsHealth {
-        let h = self.inner.health().await;
+    async fn health<'a>(&'a self, next: BoxFuture<'a, KmsHealth>) -> KmsHealth {
+        let h = next.await;
         let (n, last) = {
             let g = self.lock();
             (g.failures, g.last.clone())
@@ -172,99 +157,19 @@ impl KmsDriver for HealthTracking {
             other => other,
         }
     }
+}
 
-    fn supported_signing_key_specs(&self) -> Vec<SigningKeySpec> {
-        self.inner.supported_signing_key_specs()
+/// The health-tracking layer around a driver.
+pub type HealthTracking = Layered<HealthLayer>;
+
+impl Layered<HealthLayer> {
+    /// Wrap `inner`.
+    pub fn new(inner: Arc<dyn KmsDriver>) -> Self {
+        Self::wrap(inner, HealthLayer::new())
     }
 
-    fn supported_signing_algo_specs(&self) -> Vec<SigningAlgorithmSpec> {
-        self.inner.supported_signing_algo_specs()
-    }
-
-    fn supported_encryption_key_specs(&self) -> Vec<EncryptionKeySpec> {
-        self.inner.supported_encryption_key_specs()
-    }
-
-    fn supported_encryption_algo_specs(&self) -> Vec<EncryptionAlgorithmSpec> {
-        self.inner.supported_encryption_algo_specs()
-    }
-
-    async fn generate_signing_key_pair(
-        &self,
-        spec: SigningKeySpec,
-        name: Option<&str>,
-    ) -> Result<KmsKeyId> {
-        let r = self.inner.generate_signing_key_pair(spec, name).await;
-        self.observe("generate_signing_key_pair", r)
-    }
-
-    async fn generate_encryption_key_pair(
-        &self,
-        spec: EncryptionKeySpec,
-        name: Option<&str>,
-    ) -> Result<KmsKeyId> {
-        let r = self.inner.generate_encryption_key_pair(spec, name).await;
-        self.observe("generate_encryption_key_pair", r)
-    }
-
-    async fn generate_symmetric_key(&self, name: Option<&str>) -> Result<KmsKeyId> {
-        let r = self.inner.generate_symmetric_key(name).await;
-        self.observe("generate_symmetric_key", r)
-    }
-
-    async fn sign(
-        &self,
-        key_id: &KmsKeyId,
-        data: &[u8],
-        algo: SigningAlgorithmSpec,
-    ) -> Result<Vec<u8>> {
-        let r = self.inner.sign(key_id, data, algo).await;
-        self.observe("sign", r)
-    }
-
-    async fn decrypt_asymmetric(
-        &self,
-        key_id: &KmsKeyId,
-        ciphertext: &[u8],
-        algo: EncryptionAlgorithmSpec,
-    ) -> Result<Zeroizing<Vec<u8>>> {
-        let r = self
-            .inner
-            .decrypt_asymmetric(key_id, ciphertext, algo)
-            .await;
-        self.observe("decrypt_asymmetric", r)
-    }
-
-    async fn encrypt_symmetric(&self, key_id: &KmsKeyId, data: &[u8]) -> Result<Vec<u8>> {
-        let r = self.inner.encrypt_symmetric(key_id, data).await;
-        self.observe("encrypt_symmetric", r)
-    }
-
-    async fn decrypt_symmetric(
-        &self,
-        key_id: &KmsKeyId,
-        ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>> {
-        let r = self.inner.decrypt_symmetric(key_id, ciphertext).await;
-        self.observe("decrypt_symmetric", r)
-    }
-
-    async fn get_public_key(&self, key_id: &KmsKeyId) -> Result<KmsPublicKey> {
-        let r = self.inner.get_public_key(key_id).await;
-        self.observe("get_public_key", r)
-    }
-
-    async fn key_exists_and_is_active(&self, key_id: &KmsKeyId) -> Result<()> {
-        let r = self.inner.key_exists_and_is_active(key_id).await;
-        self.observe("key_exists_and_is_active", r)
-    }
-
-    async fn delete_key(&self, key_id: &KmsKeyId) -> Result<()> {
-        let r = self.inner.delete_key(key_id).await;
-        self.observe("delete_key", r)
-    }
-
-    async fn close(&self) {
-        self.inner.close().await;
+    /// How many calls failed with a retryable error since the last success.
+    pub fn recent_failures(&self) -> u64 {
+        self.layer().recent_failures()
     }
 }

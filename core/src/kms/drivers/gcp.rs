@@ -49,39 +49,18 @@ use google_cloud_kms_v1::model::{
 use sha2::Digest as _;
 use zeroize::Zeroizing;
 
-use super::{
-    KmsDriver, KmsHealth, KmsKeyId, KmsKeySpec, KmsPublicKey, MAX_ASYMMETRIC_CIPHERTEXT,
-    MAX_SIGN_INPUT, MAX_SYMMETRIC_CIPHERTEXT, MAX_SYMMETRIC_PLAINTEXT, check_input, check_key_name,
-    check_result,
-};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::PublicKey;
+use crate::kms::{KmsDriver, KmsHealth, KmsKeyId, KmsKeySpec, KmsPublicKey};
 use crate::primitives::random_bytes;
 use crate::scheme::{
     EncryptionAlgorithmSpec, EncryptionKeySpec, SigningAlgorithmSpec, SigningKeySpec,
 };
 
-/// Largest plaintext `decrypt_asymmetric` may return (Canton's bound; RSA-2048 OAEP-SHA256 holds 190).
-const MAX_ASYMMETRIC_PLAINTEXT: usize = 190;
-
 /// The version Canton uses for every asymmetric operation.
 const CANTON_VERSION: &str = "1";
 
-/// Configuration of the GCP driver (Canton's `crypto.kms { type = gcp, … }`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GcpConfig {
-    /// `location-id`, e.g. `us-east1` or `global`.
-    pub location_id: String,
-    /// `project-id`.
-    pub project_id: String,
-    /// `key-ring-id`.
-    pub key_ring_id: String,
-    /// `endpoint-override`: a REST base URL such as `http://127.0.0.1:54190` (an emulator). When set,
-    /// anonymous credentials are used; otherwise application-default credentials.
-    pub endpoint_override: Option<String>,
-    /// `audit-logging`: carried for the audit layer, which wraps this driver.
-    pub audit_logging: bool,
-}
+pub use crate::kms::registry::GcpConfig;
 
 /// What an asymmetric key version is, learnt once from GCP (a version's algorithm never changes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,7 +207,7 @@ fn random_key_id() -> Result<String> {
     random_bytes(&mut b)?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let hex = crate::util::hex(&b);
     Ok(format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],
@@ -409,13 +388,14 @@ impl GcpKms {
         }
     }
 
+    /// Create a key with a random id. The key name is not kept: GCP labels cannot hold Canton's
+    /// 300-character names (as in Canton).
     async fn create(
         &self,
         purpose: CryptoKeyPurpose,
         algorithm: CryptoKeyVersionAlgorithm,
-        name: Option<&str>,
+        _name: Option<&str>,
     ) -> Result<KmsKeyId> {
-        check_key_name(name)?;
         let id = random_key_id()?;
         let key = CryptoKey::new().set_purpose(purpose).set_version_template(
             CryptoKeyVersionTemplate::new()
@@ -537,7 +517,6 @@ impl KmsDriver for GcpKms {
         data: &[u8],
         algo: SigningAlgorithmSpec,
     ) -> Result<Vec<u8>> {
-        check_input("sign", data.len(), MAX_SIGN_INPUT)?;
         let names = self.names(key_id)?;
         let spec = match self.cached_kind(&names).await? {
             VersionKind::Signing(s) => s,
@@ -578,11 +557,6 @@ impl KmsDriver for GcpKms {
         ciphertext: &[u8],
         algo: EncryptionAlgorithmSpec,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        check_input(
-            "decrypt_asymmetric",
-            ciphertext.len(),
-            MAX_ASYMMETRIC_CIPHERTEXT,
-        )?;
         if algo != EncryptionAlgorithmSpec::RsaOaepSha256 {
             return Err(Error::new(
                 ErrorKind::IncompatibleKey,
@@ -602,12 +576,10 @@ impl KmsDriver for GcpKms {
             .await
             .map_err(|e| classify("decrypt asymmetric", &names.version, e))?;
         let pt = Zeroizing::new(resp.plaintext.to_vec());
-        check_result("decrypt_asymmetric", pt.len(), MAX_ASYMMETRIC_PLAINTEXT)?;
         Ok(pt)
     }
 
     async fn encrypt_symmetric(&self, key_id: &KmsKeyId, data: &[u8]) -> Result<Vec<u8>> {
-        check_input("encrypt_symmetric", data.len(), MAX_SYMMETRIC_PLAINTEXT)?;
         let names = self.names(key_id)?;
         let resp = self
             .client
@@ -618,7 +590,6 @@ impl KmsDriver for GcpKms {
             .await
             .map_err(|e| classify("encrypt symmetric", &names.key, e))?;
         let ct = resp.ciphertext.to_vec();
-        check_result("encrypt_symmetric", ct.len(), MAX_SYMMETRIC_CIPHERTEXT)?;
         Ok(ct)
     }
 
@@ -627,11 +598,6 @@ impl KmsDriver for GcpKms {
         key_id: &KmsKeyId,
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>> {
-        check_input(
-            "decrypt_symmetric",
-            ciphertext.len(),
-            MAX_SYMMETRIC_CIPHERTEXT,
-        )?;
         let names = self.names(key_id)?;
         let resp = self
             .client
@@ -642,7 +608,6 @@ impl KmsDriver for GcpKms {
             .await
             .map_err(|e| classify("decrypt symmetric", &names.key, e))?;
         let pt = Zeroizing::new(resp.plaintext.to_vec());
-        check_result("decrypt_symmetric", pt.len(), MAX_SYMMETRIC_PLAINTEXT)?;
         Ok(pt)
     }
 

@@ -24,14 +24,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use zeroize::Zeroizing;
-
-use super::{KmsDriver, KmsHealth, KmsKeyId, KmsPublicKey};
+use super::{Layer, Layered, Next, Outcome, Request};
 use crate::error::{Error, ErrorKind, Result};
-use crate::scheme::{
-    EncryptionAlgorithmSpec, EncryptionKeySpec, SigningAlgorithmSpec, SigningKeySpec,
-};
+use crate::kms::KmsDriver;
 
 /// A class of operations sharing one quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,38 +157,22 @@ impl Bucket {
     }
 }
 
-/// The rate-limiting layer (see the module docs).
-pub struct RateLimited {
-    inner: Arc<dyn KmsDriver>,
+/// The rate-limiting layer's behaviour (see the module docs).
+#[derive(Debug)]
+pub struct RateLimitLayer {
     limits: RateLimits,
     crypto: Option<Bucket>,
     key_management: Option<Bucket>,
 }
 
-impl core::fmt::Debug for RateLimited {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("RateLimited")
-            .field("provider", &self.inner.provider())
-            .field("limits", &self.limits)
-            .finish()
-    }
-}
-
-impl RateLimited {
-    /// Wrap `inner` with `limits`.
-    pub fn new(inner: Arc<dyn KmsDriver>, limits: RateLimits) -> Self {
+impl RateLimitLayer {
+    /// Limit to `limits`.
+    pub fn new(limits: RateLimits) -> Self {
         Self {
-            inner,
             limits,
             crypto: limits.crypto.map(Bucket::new),
             key_management: limits.key_management.map(Bucket::new),
         }
-    }
-
-    /// Wrap `inner` with the defaults for its provider ([`RateLimits::for_provider`]).
-    pub fn with_provider_defaults(inner: Arc<dyn KmsDriver>) -> Self {
-        let limits = RateLimits::for_provider(inner.provider());
-        Self::new(inner, limits)
     }
 
     /// The limits in use.
@@ -212,107 +191,30 @@ impl RateLimited {
     }
 }
 
-#[async_trait]
-impl KmsDriver for RateLimited {
-    fn provider(&self) -> &str {
-        self.inner.provider()
+impl Layer for RateLimitLayer {
+    async fn call<'a, T: Outcome>(&'a self, req: &'a Request<'a>, next: Next<'a, T>) -> Result<T> {
+        self.wait(req.class()).await;
+        next().await
+    }
+}
+
+/// The rate-limiting layer around a driver.
+pub type RateLimited = Layered<RateLimitLayer>;
+
+impl Layered<RateLimitLayer> {
+    /// Wrap `inner` with `limits`.
+    pub fn new(inner: Arc<dyn KmsDriver>, limits: RateLimits) -> Self {
+        Self::wrap(inner, RateLimitLayer::new(limits))
     }
 
-    async fn health(&self) -> KmsHealth {
-        self.inner.health().await
+    /// Wrap `inner` with the defaults for its provider ([`RateLimits::for_provider`]).
+    pub fn with_provider_defaults(inner: Arc<dyn KmsDriver>) -> Self {
+        let limits = RateLimits::for_provider(inner.provider());
+        Self::new(inner, limits)
     }
 
-    fn supported_signing_key_specs(&self) -> Vec<SigningKeySpec> {
-        self.inner.supported_signing_key_specs()
-    }
-
-    fn supported_signing_algo_specs(&self) -> Vec<SigningAlgorithmSpec> {
-        self.inner.supported_signing_algo_specs()
-    }
-
-    fn supported_encryption_key_specs(&self) -> Vec<EncryptionKeySpec> {
-        self.inner.supported_encryption_key_specs()
-    }
-
-    fn supported_encryption_algo_specs(&self) -> Vec<EncryptionAlgorithmSpec> {
-        self.inner.supported_encryption_algo_specs()
-    }
-
-    async fn generate_signing_key_pair(
-        &self,
-        spec: SigningKeySpec,
-        name: Option<&str>,
-    ) -> Result<KmsKeyId> {
-        self.wait(OpClass::KeyManagement).await;
-        self.inner.generate_signing_key_pair(spec, name).await
-    }
-
-    async fn generate_encryption_key_pair(
-        &self,
-        spec: EncryptionKeySpec,
-        name: Option<&str>,
-    ) -> Result<KmsKeyId> {
-        self.wait(OpClass::KeyManagement).await;
-        self.inner.generate_encryption_key_pair(spec, name).await
-    }
-
-    async fn generate_symmetric_key(&self, name: Option<&str>) -> Result<KmsKeyId> {
-        self.wait(OpClass::KeyManagement).await;
-        self.inner.generate_symmetric_key(name).await
-    }
-
-    async fn sign(
-        &self,
-        key_id: &KmsKeyId,
-        data: &[u8],
-        algo: SigningAlgorithmSpec,
-    ) -> Result<Vec<u8>> {
-        self.wait(OpClass::Crypto).await;
-        self.inner.sign(key_id, data, algo).await
-    }
-
-    async fn decrypt_asymmetric(
-        &self,
-        key_id: &KmsKeyId,
-        ciphertext: &[u8],
-        algo: EncryptionAlgorithmSpec,
-    ) -> Result<Zeroizing<Vec<u8>>> {
-        self.wait(OpClass::Crypto).await;
-        self.inner
-            .decrypt_asymmetric(key_id, ciphertext, algo)
-            .await
-    }
-
-    async fn encrypt_symmetric(&self, key_id: &KmsKeyId, data: &[u8]) -> Result<Vec<u8>> {
-        self.wait(OpClass::Crypto).await;
-        self.inner.encrypt_symmetric(key_id, data).await
-    }
-
-    async fn decrypt_symmetric(
-        &self,
-        key_id: &KmsKeyId,
-        ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>> {
-        self.wait(OpClass::Crypto).await;
-        self.inner.decrypt_symmetric(key_id, ciphertext).await
-    }
-
-    async fn get_public_key(&self, key_id: &KmsKeyId) -> Result<KmsPublicKey> {
-        self.wait(OpClass::KeyManagement).await;
-        self.inner.get_public_key(key_id).await
-    }
-
-    async fn key_exists_and_is_active(&self, key_id: &KmsKeyId) -> Result<()> {
-        self.wait(OpClass::KeyManagement).await;
-        self.inner.key_exists_and_is_active(key_id).await
-    }
-
-    async fn delete_key(&self, key_id: &KmsKeyId) -> Result<()> {
-        self.wait(OpClass::KeyManagement).await;
-        self.inner.delete_key(key_id).await
-    }
-
-    async fn close(&self) {
-        self.inner.close().await;
+    /// The limits in use.
+    pub fn limits(&self) -> &RateLimits {
+        self.layer().limits()
     }
 }

@@ -48,21 +48,13 @@ use aws_sdk_kms::types::{
 };
 use zeroize::Zeroizing;
 
-use super::{
-    KmsDriver, KmsHealth, KmsKeyId, KmsKeySpec, KmsPublicKey, MAX_ASYMMETRIC_CIPHERTEXT,
-    MAX_SIGN_INPUT, MAX_SYMMETRIC_CIPHERTEXT, MAX_SYMMETRIC_PLAINTEXT, check_input, check_key_name,
-    check_result,
-};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{KeyType, PublicKey};
+use crate::kms::{KmsDriver, KmsHealth, KmsKeyId, KmsKeySpec, KmsPublicKey};
 use crate::primitives::Verifier;
 use crate::scheme::{
     EncryptionAlgorithmSpec, EncryptionKeySpec, SigningAlgorithmSpec, SigningKeySpec,
 };
-
-/// Canton's bound on the plaintext an asymmetric decryption may return (RSA-2048 OAEP-SHA256 carries
-/// at most 190 bytes).
-const MAX_ASYMMETRIC_PLAINTEXT: usize = 190;
 
 /// The tag every key made by this driver carries. Canton tags its keys `CreatedBy=Canton`; tresor tags
 /// its own `CreatedBy=tresor`, so an operator can tell which tool made a key. It is applied after the
@@ -87,20 +79,7 @@ struct UnresolvedCreate {
     token: String,
 }
 
-/// Configuration of the AWS driver (Canton's `crypto.kms { type = aws, … }`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AwsConfig {
-    /// The AWS region, e.g. `us-east-1`.
-    pub region: String,
-    /// Create multi-region keys (replication is the operator's job).
-    pub multi_region_key: bool,
-    /// Another endpoint than AWS's (an emulator or a VPC endpoint), e.g. `http://127.0.0.1:54180`.
-    pub endpoint_override: Option<String>,
-    /// Tags added to every key this driver creates.
-    pub custom_tags: BTreeMap<String, String>,
-    /// Log every request and response (carried for the audit layer, which does the logging).
-    pub audit_logging: bool,
-}
+pub use crate::kms::registry::AwsConfig;
 
 /// The AWS KMS driver (see the module docs).
 pub struct AwsKms {
@@ -187,7 +166,7 @@ fn is_ambiguous<E>(err: &SdkError<E>) -> bool {
 fn new_request_token() -> Result<String> {
     let mut b = [0u8; 16];
     crate::primitives::random_bytes(&mut b)?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    Ok(crate::util::hex(&b))
 }
 
 /// The error kind for an AWS error code and HTTP status.
@@ -452,7 +431,6 @@ impl AwsKms {
         usage: KeyUsageType,
         name: Option<&str>,
     ) -> Result<KmsKeyId> {
-        check_key_name(name)?;
         let remember = |token: String| {
             let mut g = self.unresolved();
             // Bounded: creates that are never retried must not make this grow without end.
@@ -673,7 +651,6 @@ impl KmsDriver for AwsKms {
         data: &[u8],
         algo: SigningAlgorithmSpec,
     ) -> Result<Vec<u8>> {
-        check_input("sign", data.len(), MAX_SIGN_INPUT)?;
         if algo == SigningAlgorithmSpec::Ed25519 && !self.ed25519 {
             return Err(unsupported(
                 "the AWS KMS driver does not offer Ed25519 on this endpoint".to_string(),
@@ -703,11 +680,6 @@ impl KmsDriver for AwsKms {
         ciphertext: &[u8],
         algo: EncryptionAlgorithmSpec,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        check_input(
-            "decrypt_asymmetric",
-            ciphertext.len(),
-            MAX_ASYMMETRIC_CIPHERTEXT,
-        )?;
         if algo != EncryptionAlgorithmSpec::RsaOaepSha256 {
             return Err(unsupported(format!(
                 "AWS KMS cannot decrypt {algo} (no EC encryption)"
@@ -727,12 +699,10 @@ impl KmsDriver for AwsKms {
                 .map(Blob::into_inner)
                 .ok_or_else(|| bad_response("kms:Decrypt", key_id, "no plaintext returned"))?,
         );
-        check_result("decrypt_asymmetric", pt.len(), MAX_ASYMMETRIC_PLAINTEXT)?;
         Ok(pt)
     }
 
     async fn encrypt_symmetric(&self, key_id: &KmsKeyId, data: &[u8]) -> Result<Vec<u8>> {
-        check_input("encrypt_symmetric", data.len(), MAX_SYMMETRIC_PLAINTEXT)?;
         let out = self
             .client
             .encrypt()
@@ -746,7 +716,6 @@ impl KmsDriver for AwsKms {
             .ciphertext_blob
             .map(Blob::into_inner)
             .ok_or_else(|| bad_response("kms:Encrypt", key_id, "no ciphertext returned"))?;
-        check_result("encrypt_symmetric", ct.len(), MAX_SYMMETRIC_CIPHERTEXT)?;
         Ok(ct)
     }
 
@@ -755,11 +724,6 @@ impl KmsDriver for AwsKms {
         key_id: &KmsKeyId,
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>> {
-        check_input(
-            "decrypt_symmetric",
-            ciphertext.len(),
-            MAX_SYMMETRIC_CIPHERTEXT,
-        )?;
         let out = self
             .client
             .decrypt()
@@ -774,7 +738,6 @@ impl KmsDriver for AwsKms {
                 .map(Blob::into_inner)
                 .ok_or_else(|| bad_response("kms:Decrypt", key_id, "no plaintext returned"))?,
         );
-        check_result("decrypt_symmetric", pt.len(), MAX_SYMMETRIC_PLAINTEXT)?;
         Ok(pt)
     }
 
