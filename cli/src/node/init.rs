@@ -108,18 +108,14 @@ pub(crate) fn init(ctx: &Ctx, a: InitArgs) -> Result<(), Failure> {
     let (wrapper, nkeys) = rt.block_on(async {
         let opened = open(&cfg, &ctx.ui, true, ctx.kms_log_file.as_deref()).await?;
         let wrapper = if matches!(a.mode, InitMode::Envelope) {
-            envelope::recorded_wrapper_key(&opened.vault)
-                .await
-                .map_err(context("reading the wrapper key id"))?
+            envelope::recorded_wrapper_key(&opened.vault).await
         } else {
-            None
+            Ok(None)
         };
-        let n = opened
-            .vault
-            .list_keys()
-            .await
-            .map_err(context("listing keys"))?
-            .len();
+        let n = opened.vault.list_keys().await.map(|k| k.len());
+        opened.vault.close().await;
+        let wrapper = wrapper.map_err(context("reading the wrapper key id"))?;
+        let n = n.map_err(context("listing keys"))?;
         Ok::<_, Failure>((wrapper, n))
     })?;
     files::write(

@@ -186,6 +186,7 @@ fn with_external_vault<T>(
         let opened = open(&cfg, &ctx.ui, false, ctx.kms_log_file.as_deref()).await?;
         let r = f(&opened).await;
         ui::close_progress_line();
+        opened.vault.close().await;
         r
     })
 }

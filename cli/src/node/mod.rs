@@ -157,6 +157,9 @@ pub(crate) fn with_vault<T>(
         let opened = open(&cfg, &ctx.ui, false, ctx.kms_log_file.as_deref()).await?;
         let r = f(&opened, &cfg).await;
         ui::close_progress_line();
+        // Closed before the runtime shuts down: connections end here (the store's write-ahead log is
+        // checkpointed into its file), not in the runtime's teardown.
+        opened.vault.close().await;
         r
     })
 }

@@ -1,5 +1,6 @@
 //! Managing the vault's keys: generate, import, register KMS keys, list, look up, delete, rotate.
 
+use super::envelope::{Rights, external_rights, seal};
 use super::{Active, KeyInfo, Vault, corrupt_row, not_found};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{
@@ -24,6 +25,30 @@ pub struct ImportKey<'a> {
     pub usage: Option<SigningKeyUsageSet>,
     /// An optional name of at most 300 characters.
     pub name: Option<&'a str>,
+}
+
+/// The row of a private key made or imported here, not sealed yet.
+fn private_row(k: &ImportKey<'_>) -> Result<KeyRow> {
+    let spec = k.key.key_type().require(k.purpose)?;
+    let usage = match k.purpose {
+        Purpose::Signing => Some(k.usage.ok_or_else(|| {
+            Error::new(ErrorKind::InvalidKeyUsage, "a signing key needs a usage")
+        })?),
+        Purpose::Encryption => None,
+    };
+    Ok(KeyRow {
+        fingerprint: k.key.public_key().fingerprint(),
+        name: k.name.map(str::to_string),
+        spec,
+        usage,
+        format_version: FORMAT_VERSION,
+        public_key: k.key.public_key().spki_der().to_vec(),
+        data: None,
+        data_key_id: None,
+        kms_key_id: None,
+        created_at: now_ms(),
+        rights: None,
+    })
 }
 
 /// Whether a key may be rotated as a node key (Canton's `rotate_node_key`, `rotate_kms_node_key`): an
@@ -96,10 +121,18 @@ impl Vault {
                 .await;
         }
         let key = PrivateKey::generate(KeyType::from(spec))?;
-        let row = self.private_row(&key, spec.purpose(), usage, name).await?;
-        self.insert_rows(std::slice::from_ref(&row), "committing a new key")
-            .await?;
-        KeyInfo::from_row(&row)
+        self.insert_private(
+            &[ImportKey {
+                key: &key,
+                purpose: spec.purpose(),
+                usage,
+                name,
+            }],
+            "committing a new key",
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("no key stored"))
     }
 
     /// Store a caller-held private key. The purpose must fit the key type; a signing key needs a usage.
@@ -132,51 +165,42 @@ impl Vault {
                 "external mode keeps keys in the KMS: private keys cannot be imported",
             ));
         }
+        self.insert_private(keys, "committing imported keys").await
+    }
+
+    /// Store private keys made or imported here, in one transaction: sealed (with their integrity
+    /// records) under the data key that is current once the store's write lock is held — a data-key
+    /// rotation by another process meanwhile makes the keys be sealed again under the new one — or as
+    /// PKCS#8 in clear mode.
+    async fn insert_private(&self, keys: &[ImportKey<'_>], what: &str) -> Result<Vec<KeyInfo>> {
         let mut rows = Vec::with_capacity(keys.len());
         for k in keys {
             check_key_name(k.name)?;
-            rows.push(self.private_row(k.key, k.purpose, k.usage, k.name).await?);
+            rows.push(private_row(k)?);
         }
-        self.insert_rows(&rows, "committing imported keys").await?;
-        rows.iter().map(KeyInfo::from_row).collect()
-    }
-
-    /// The row of a private key made or imported here (sealed in envelope mode).
-    async fn private_row(
-        &self,
-        key: &PrivateKey,
-        purpose: Purpose,
-        usage: Option<SigningKeyUsageSet>,
-        name: Option<&str>,
-    ) -> Result<KeyRow> {
-        let spec = key.key_type().require(purpose)?;
-        let usage = match purpose {
-            Purpose::Signing => Some(usage.ok_or_else(|| {
-                Error::new(ErrorKind::InvalidKeyUsage, "a signing key needs a usage")
-            })?),
-            Purpose::Encryption => None,
-        };
-        let (data, data_key_id) = self.row_data(key, purpose).await?;
-        Ok(KeyRow {
-            fingerprint: key.public_key().fingerprint(),
-            name: name.map(str::to_string),
-            spec,
-            usage,
-            format_version: FORMAT_VERSION,
-            public_key: key.public_key().spki_der().to_vec(),
-            data: Some(data),
-            data_key_id,
-            kms_key_id: None,
-            created_at: now_ms(),
-        })
-    }
-
-    async fn insert_rows(&self, rows: &[KeyRow], what: &str) -> Result<()> {
-        let mut tx = self.inner.store.begin().await?;
-        for row in rows {
-            tx.insert_key(row).await?;
-        }
-        tx.commit(what).await
+        let stored = self
+            .write_under_data_key(what, self.is_envelope(), async |tx, dk| {
+                let mut out = Vec::with_capacity(rows.len());
+                for (row, k) in rows.iter().zip(keys) {
+                    let mut row = row.clone();
+                    let pkcs8 = k.key.pkcs8_der();
+                    match dk {
+                        Some(dk) => {
+                            let sealed = seal(dk, &Rights::of(&row), pkcs8)?;
+                            row.data = Some(sealed.data);
+                            row.data_key_id = Some(dk.id);
+                            row.format_version = sealed.format_version;
+                            row.rights = sealed.rights;
+                        }
+                        None => row.data = Some(pkcs8.to_vec()),
+                    }
+                    tx.insert_key(&row).await?;
+                    out.push(row);
+                }
+                Ok(out)
+            })
+            .await?;
+        stored.iter().map(KeyInfo::from_row).collect()
     }
 
     /// Register a key that already exists in the KMS (external mode; Canton's
@@ -260,24 +284,49 @@ impl Vault {
             data_key_id: None,
             kms_key_id: Some(kms_key_id.as_str().to_string()),
             created_at: now_ms(),
+            rights: None,
         };
-        self.insert_rows(std::slice::from_ref(&row), "committing a new key")
+        // The integrity record is made under the store's data key, current under the write lock.
+        let row = self
+            .write_under_data_key("committing a new key", true, async |tx, dk| {
+                let mut row = row.clone();
+                let dk = dk.ok_or_else(|| Error::internal("no data key"))?;
+                row.rights = Some(external_rights(dk, &Rights::of(&row)));
+                tx.insert_key(&row).await?;
+                Ok(row)
+            })
             .await?;
         KeyInfo::from_row(&row)
     }
 
-    /// Every key, oldest first.
+    /// Every key, oldest first. A damaged row, or one whose rights fail their integrity check, is an
+    /// error naming it ([`Vault::list_keys_lenient`] lists the others).
     pub async fn list_keys(&self) -> Result<Vec<KeyInfo>> {
-        self.inner
-            .store
-            .list()
-            .await?
-            .iter()
-            .map(KeyInfo::from_row)
-            .collect()
+        self.list_keys_lenient().await?.into_iter().collect()
     }
 
-    /// One key.
+    /// Every key, oldest first, each on its own: a damaged row, or one whose rights fail their
+    /// integrity check, is an error naming its fingerprint, and the other keys are listed. The outer
+    /// error is a failure of the store itself.
+    pub async fn list_keys_lenient(&self) -> Result<Vec<Result<KeyInfo>>> {
+        let rows = self.inner.store.list_all().await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(match row {
+                Ok(row) => self.checked_info(&row).await,
+                Err(e) => Err(e),
+            });
+        }
+        Ok(out)
+    }
+
+    /// A row's key, once its rights passed their integrity check.
+    pub(super) async fn checked_info(&self, row: &KeyRow) -> Result<KeyInfo> {
+        self.check_rights(row).await?;
+        KeyInfo::from_row(row)
+    }
+
+    /// One key (its rights checked against their integrity record).
     pub async fn key_info(&self, fp: &Fingerprint) -> Result<KeyInfo> {
         let row = self
             .inner
@@ -285,7 +334,7 @@ impl Vault {
             .get(fp)
             .await?
             .ok_or_else(|| not_found(fp))?;
-        KeyInfo::from_row(&row)
+        self.checked_info(&row).await
     }
 
     /// The public key of a key.
@@ -374,6 +423,8 @@ impl Vault {
         if row.purpose() == Purpose::Signing && row.usage.is_none() {
             return Err(corrupt_row(fp));
         }
+        // What the key may do is checked before it does anything.
+        self.check_rights(&row).await?;
         Ok(row)
     }
 }
