@@ -195,19 +195,40 @@ fn generate(ctx: &Ctx, a: GenerateArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `key list`: every key that reads back; a damaged row is not listed but named in the error that
+/// ends the command (exit 2), after the others were printed.
 fn list(ctx: &Ctx) -> Result<(), Failure> {
-    let (keys, url) = with_vault(ctx, async |o, _| {
-        let keys = o.vault.list_keys().await?;
+    let (entries, url) = with_vault(ctx, async |o, _| {
+        let keys = o.vault.list_keys_lenient().await?;
         Ok((keys, o.vault.store_url().to_string()))
     })?;
+    let mut keys = Vec::with_capacity(entries.len());
+    let mut damaged = Vec::new();
+    for e in entries {
+        match e {
+            Ok(k) => keys.push(k),
+            Err(e) => damaged.push(e.to_string()),
+        }
+    }
+    let result = if damaged.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{} key row(s) not listed: {}; 'tresor store check' lists every problem",
+            damaged.len(),
+            damaged.join("; ")
+        )))
+    };
     if ctx.ui.json {
         ctx.ui
             .print_json(&Value::Array(keys.iter().map(key_json).collect()));
-        return Ok(());
+        return result;
     }
     if keys.is_empty() {
-        out(&format!("no keys in the store ({url})"));
-        return Ok(());
+        if damaged.is_empty() {
+            out(&format!("no keys in the store ({url})"));
+        }
+        return result;
     }
     let rows: Vec<Vec<String>> = keys
         .iter()
@@ -235,7 +256,7 @@ fn list(ctx: &Ctx) -> Result<(), Failure> {
         ],
         &rows,
     ));
-    Ok(())
+    result
 }
 
 fn public(ctx: &Ctx, a: PublicArgs) -> Result<(), Failure> {

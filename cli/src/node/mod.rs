@@ -8,6 +8,7 @@ mod envelope;
 mod init;
 mod key;
 mod kms;
+mod store;
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,7 @@ pub(crate) use envelope::{DataKeyCmd, WrapperKeyCmd, data_key_cmd, wrapper_key_c
 pub(crate) use init::{InitArgs, init};
 pub(crate) use key::{KeyCmd, key_cmd};
 pub(crate) use kms::{KmsCmd, kms_cmd};
+pub(crate) use store::{BackupArgs, StoreCmd, backup, store_cmd};
 
 use crate::config::{self, InitChoices, InitMode, absolute, config_failure};
 use crate::files::{self, Mode as FileMode};

@@ -56,7 +56,7 @@ pub(crate) struct DataKey {
     mac_key: Zeroizing<Vec<u8>>,
     /// Whether the data key carries the version marker (rows bound with integrity records).
     pub(super) binds_rights: bool,
-    /// What the KMS wraps (kept for wrapper-key rotation).
+    /// What the KMS wraps.
     plaintext: Zeroizing<Vec<u8>>,
 }
 
@@ -569,6 +569,7 @@ impl Vault {
     /// wrapper key is left in the KMS. Rotating to the current key is an error. When another process
     /// rotates a key meanwhile, the rotation starts over on the store's new data key.
     pub async fn rotate_wrapper_key(&self, new_id: Option<KmsKeyId>) -> Result<KmsKeyId> {
+        self.require_envelope().await?;
         let _w = self.inner.write_lock.lock().await;
         let kms = self.kms()?;
         let mut new_id = new_id;
@@ -580,6 +581,12 @@ impl Vault {
                     format!("wrapper key {} is already in use", current.wrapper_key_id),
                 ));
             }
+            let Some(row) = self.single_data_key().await?.filter(|r| r.id == current.id) else {
+                continue;
+            };
+            let raw = kms
+                .decrypt_symmetric(&current.wrapper_key_id, &row.wrapped_key)
+                .await?;
             let target = match &new_id {
                 Some(id) => id.clone(),
                 None => {
@@ -588,7 +595,7 @@ impl Vault {
                     id
                 }
             };
-            let wrapped = kms.encrypt_symmetric(&target, &current.plaintext).await?;
+            let wrapped = kms.encrypt_symmetric(&target, &raw).await?;
             let mut tx = self.inner.store.begin().await?;
             if !still_current(&mut tx, &current).await?
                 || !tx
@@ -603,11 +610,7 @@ impl Vault {
                 continue;
             }
             tx.commit("committing the rotation").await?;
-            self.set_data_key(DataKey::from_plaintext(
-                current.id,
-                target.clone(),
-                current.plaintext.clone(),
-            )?)?;
+            self.set_data_key(DataKey::from_plaintext(current.id, target.clone(), raw)?)?;
             return Ok(target);
         }
         Err(changed_too_often())
