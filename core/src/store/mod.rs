@@ -1228,4 +1228,23 @@ mod tests {
             assert_eq!(store.counts().await.expect("empty store"), (0, 0));
         });
     }
+
+    /// The pool runs with no idle timeout, no maximum lifetime and no minimum size, so sqlx spawns no
+    /// maintenance task for it (sqlx 0.8's could spin forever at runtime shutdown: a one-shot command
+    /// that never exited).
+    #[test]
+    fn the_pool_has_no_maintenance_task() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let store = Store::open("sqlite::memory:").await.expect("store");
+            let o = store.pool.options();
+            assert_eq!(o.get_idle_timeout(), None);
+            assert_eq!(o.get_max_lifetime(), None);
+            assert_eq!(o.get_min_connections(), 0);
+            store.close().await;
+        });
+    }
 }
