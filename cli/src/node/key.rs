@@ -281,42 +281,60 @@ fn public(ctx: &Ctx, a: PublicArgs) -> Result<(), Failure> {
 
 fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<(), Failure> {
     let fp = parse_fp(&a.fingerprint)?;
+    // A damaged row (one that does not decode or fails its integrity check) can be deleted too: it is
+    // described by its problem instead of its fields.
     let info = with_vault(ctx, async |o, _| {
-        let info = o.vault.key_info(&fp).await?;
+        let info = match o.vault.key_info(&fp).await {
+            Ok(info) => Ok(info),
+            Err(e) if e.kind() == ErrorKind::StoreCorrupted => Err(e.message().to_string()),
+            Err(e) => return Err(e.into()),
+        };
         if !a.yes {
-            let what = format!(
-                "Delete key {} ({}{} {}{})? This cannot be undone.",
-                info.fingerprint,
-                info.name
-                    .as_deref()
-                    .map_or_else(String::new, |n| format!("'{n}', ")),
-                info.purpose(),
-                info.spec,
-                info.usage.map_or_else(String::new, |u| format!(", {u}")),
-            );
-            let hint = format!(
-                "refusing to delete key {} without confirmation: pass --yes",
-                info.fingerprint
-            );
+            let what = match &info {
+                Ok(info) => format!(
+                    "Delete key {} ({}{} {}{})? This cannot be undone.",
+                    info.fingerprint,
+                    info.name
+                        .as_deref()
+                        .map_or_else(String::new, |n| format!("'{n}', ")),
+                    info.purpose(),
+                    info.spec,
+                    info.usage.map_or_else(String::new, |u| format!(", {u}")),
+                ),
+                Err(problem) => {
+                    format!("Delete the damaged key row {fp} ({problem})? This cannot be undone.")
+                }
+            };
+            let hint = format!("refusing to delete key {fp} without confirmation: pass --yes");
             if !ui::confirm(&what, &hint)? {
-                return Err(fail(format!(
-                    "key {} not deleted (not confirmed)",
-                    info.fingerprint
-                )));
+                return Err(fail(format!("key {fp} not deleted (not confirmed)")));
             }
         }
         o.vault.delete_key(&fp).await?;
         Ok(info)
     })?;
-    let note = if info.storage == Storage::External {
-        " (the key itself stays in the KMS)"
-    } else {
-        ""
-    };
-    if ctx.ui.json {
-        ctx.ui.print_json(&json!({"deleted": key_json(&info)}));
-    } else {
-        out(&format!("deleted {}{note}", info.fingerprint));
+    match info {
+        Ok(info) => {
+            let note = if info.storage == Storage::External {
+                " (the key itself stays in the KMS)"
+            } else {
+                ""
+            };
+            if ctx.ui.json {
+                ctx.ui.print_json(&json!({"deleted": key_json(&info)}));
+            } else {
+                out(&format!("deleted {}{note}", info.fingerprint));
+            }
+        }
+        Err(problem) => {
+            if ctx.ui.json {
+                ctx.ui.print_json(
+                    &json!({"deleted": {"fingerprint": fp.to_string(), "damaged": problem}}),
+                );
+            } else {
+                out(&format!("deleted the damaged key row {fp}"));
+            }
+        }
     }
     Ok(())
 }

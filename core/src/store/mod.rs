@@ -644,7 +644,16 @@ impl Store {
                 .begin_with("BEGIN IMMEDIATE")
                 .await
                 .map(|t| Tx(t, self.dialect))
-                .map_err(|e| db_err("starting a transaction", e)),
+                .map_err(|e| match (&self.path, &e) {
+                    // A file problem (a stale read-only `-shm`, …) is named, not reported raw.
+                    (Some(p), sqlx::Error::Database(d))
+                        if d.message().contains("readonly")
+                            || d.message().contains("unable to open") =>
+                    {
+                        diagnose_sqlite(p, e)
+                    }
+                    _ => db_err("starting a transaction", e),
+                }),
             Dialect::Postgres => {
                 let mut tx = self
                     .pool
