@@ -1139,9 +1139,12 @@ pub(crate) fn damaged_row(fp_text: Option<&str>, what: &str) -> Error {
 
 fn row_to_key(r: &AnyRow, dialect: Dialect) -> Result<KeyRow> {
     let c = Cols { row: r, dialect };
-    let fp_text: Option<String> = match c.bytes(0) {
-        Ok(Some(b)) => Some(String::from_utf8_lossy(&b).into_owned()),
-        _ => None,
+    let fp_text: Option<String> = match dialect {
+        Dialect::Sqlite => match c.bytes(0) {
+            Ok(Some(b)) => Some(String::from_utf8_lossy(&b).into_owned()),
+            _ => None,
+        },
+        Dialect::Postgres => c.text(0).ok().flatten(),
     };
     let corrupt = |what: &str| damaged_row(fp_text.as_deref(), what);
     let fingerprint: Fingerprint = fp_text

@@ -508,15 +508,14 @@ impl Vault {
         }
     }
 
-    /// Run `write` in a write transaction under the store's current data key (`None` in clear mode):
-    /// when another process changed the data key between the read and the write lock, the transaction
-    /// is dropped and `write` starts over with the new key. The result is committed with `what`.
-    pub(super) async fn write_under_data_key<T>(
+    /// Begin a write transaction under the store's current data key (`None` when `needs_data_key` is
+    /// false, in clear mode): when another process changed the data key between reading it and taking
+    /// the write lock, the transaction is dropped and both are taken again. Once it returns, the data
+    /// key cannot change before the transaction ends.
+    pub(super) async fn begin_under_data_key(
         &self,
-        what: &str,
         needs_data_key: bool,
-        mut write: impl AsyncFnMut(&mut Tx, Option<&DataKey>) -> Result<T>,
-    ) -> Result<T> {
+    ) -> Result<(Tx, Option<Arc<DataKey>>)> {
         for _ in 0..MAX_ATTEMPTS {
             let dk = if needs_data_key {
                 Some(self.sync_data_key().await?)
@@ -529,9 +528,7 @@ impl Vault {
             {
                 continue;
             }
-            let out = write(&mut tx, dk.as_deref()).await?;
-            tx.commit(what).await?;
-            return Ok(out);
+            return Ok((tx, dk));
         }
         Err(changed_too_often())
     }

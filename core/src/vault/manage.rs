@@ -178,28 +178,25 @@ impl Vault {
             check_key_name(k.name)?;
             rows.push(private_row(k)?);
         }
-        let stored = self
-            .write_under_data_key(what, self.is_envelope(), async |tx, dk| {
-                let mut out = Vec::with_capacity(rows.len());
-                for (row, k) in rows.iter().zip(keys) {
-                    let mut row = row.clone();
-                    let pkcs8 = k.key.pkcs8_der();
-                    match dk {
-                        Some(dk) => {
-                            let sealed = seal(dk, &Rights::of(&row), pkcs8)?;
-                            row.data = Some(sealed.data);
-                            row.data_key_id = Some(dk.id);
-                            row.format_version = sealed.format_version;
-                            row.rights = sealed.rights;
-                        }
-                        None => row.data = Some(pkcs8.to_vec()),
-                    }
-                    tx.insert_key(&row).await?;
-                    out.push(row);
+        let (mut tx, dk) = self.begin_under_data_key(self.is_envelope()).await?;
+        let mut stored = Vec::with_capacity(rows.len());
+        for (row, k) in rows.iter().zip(keys) {
+            let mut row = row.clone();
+            let pkcs8 = k.key.pkcs8_der();
+            match dk.as_deref() {
+                Some(dk) => {
+                    let sealed = seal(dk, &Rights::of(&row), pkcs8)?;
+                    row.data = Some(sealed.data);
+                    row.data_key_id = Some(dk.id);
+                    row.format_version = sealed.format_version;
+                    row.rights = sealed.rights;
                 }
-                Ok(out)
-            })
-            .await?;
+                None => row.data = Some(pkcs8.to_vec()),
+            }
+            tx.insert_key(&row).await?;
+            stored.push(row);
+        }
+        tx.commit(what).await?;
         stored.iter().map(KeyInfo::from_row).collect()
     }
 
@@ -287,15 +284,12 @@ impl Vault {
             rights: None,
         };
         // The integrity record is made under the store's data key, current under the write lock.
-        let row = self
-            .write_under_data_key("committing a new key", true, async |tx, dk| {
-                let mut row = row.clone();
-                let dk = dk.ok_or_else(|| Error::internal("no data key"))?;
-                row.rights = Some(external_rights(dk, &Rights::of(&row)));
-                tx.insert_key(&row).await?;
-                Ok(row)
-            })
-            .await?;
+        let (mut tx, dk) = self.begin_under_data_key(true).await?;
+        let dk = dk.ok_or_else(|| Error::internal("no data key"))?;
+        let mut row = row;
+        row.rights = Some(external_rights(&dk, &Rights::of(&row)));
+        tx.insert_key(&row).await?;
+        tx.commit("committing a new key").await?;
         KeyInfo::from_row(&row)
     }
 

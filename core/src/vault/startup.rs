@@ -196,11 +196,10 @@ impl Vault {
         // under the data key current when the write lock is held.
         let (_, clear) = self.inner.store.counts().await?;
         if clear > 0 {
-            self.write_under_data_key("committing the migration", true, async |tx, dk| {
-                let dk = dk.ok_or_else(|| Error::internal("no data key"))?;
-                self.seal_clear_rows(tx, dk).await
-            })
-            .await?;
+            let (mut tx, dk) = self.begin_under_data_key(true).await?;
+            let dk = dk.ok_or_else(|| Error::internal("no data key"))?;
+            self.seal_clear_rows(&mut tx, &dk).await?;
+            tx.commit("committing the migration").await?;
         }
         // A store from before integrity records: re-seal every row with its record under a data key of
         // this version (one transaction). A damaged row stops the upgrade (not the start-up): the store
@@ -257,25 +256,24 @@ impl Vault {
         let _w = self.inner.write_lock.lock().await;
         let dk = self.unwrap_data_key(&row).await?;
         self.set_data_key(dk)?;
-        self.write_under_data_key("committing the migration", true, async |tx, dk| {
-            let dk = dk.ok_or_else(|| Error::internal("no data key"))?;
-            let rows: Vec<_> = tx
-                .list()
-                .await?
-                .into_iter()
-                .filter(|r| r.data_key_id.is_some())
-                .collect();
-            let total = rows.len() as u64;
-            for (i, r) in rows.iter().enumerate() {
-                let pkcs8 = open_row(dk, r)?;
-                private_from_row(r, &pkcs8)?;
-                tx.update_key_data(&r.fingerprint, &pkcs8, None, FORMAT_VERSION, None)
-                    .await?;
-                self.report("opening keys", i as u64 + 1, total);
-            }
-            tx.delete_data_keys(None).await
-        })
-        .await
+        let (mut tx, dk) = self.begin_under_data_key(true).await?;
+        let dk = dk.ok_or_else(|| Error::internal("no data key"))?;
+        let rows: Vec<_> = tx
+            .list()
+            .await?
+            .into_iter()
+            .filter(|r| r.data_key_id.is_some())
+            .collect();
+        let total = rows.len() as u64;
+        for (i, r) in rows.iter().enumerate() {
+            let pkcs8 = open_row(&dk, r)?;
+            private_from_row(r, &pkcs8)?;
+            tx.update_key_data(&r.fingerprint, &pkcs8, None, FORMAT_VERSION, None)
+                .await?;
+            self.report("opening keys", i as u64 + 1, total);
+        }
+        tx.delete_data_keys(None).await?;
+        tx.commit("committing the migration").await
     }
 
     pub(super) fn set_data_key(&self, dk: DataKey) -> Result<Arc<DataKey>> {
