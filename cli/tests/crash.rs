@@ -1,8 +1,8 @@
-//! Crash safety: the `tresor` process is killed with SIGKILL at random moments while it rotates the data
-//! key, rotates the wrapper key, or migrates the store between clear and envelope, on a store of 1,000
-//! keys. After every kill the store is re-opened and every key must still sign or decrypt, with none lost
-//! or duplicated, and the store must be wholly in one state (all rows sealed under the one data key, or
-//! all clear).
+//! Crash safety: the `tresor` process is killed with SIGKILL at random moments while it upgrades a store
+//! written before integrity records (the first runs open a version-1 store), rotates the data key,
+//! rotates the wrapper key, or migrates the store between clear and envelope, on a store of 1,000 keys. After every kill the store is re-opened and every key must still sign or decrypt, with none lost
+//! or duplicated, and the store must be wholly in one state (all rows sealed under the one data key in
+//! one format version, or all clear).
 //!
 //! `TRESOR_CRASH_KILLS` (default 50) and `TRESOR_CRASH_SEED` make runs longer or reproducible.
 #![cfg(unix)]
@@ -17,11 +17,13 @@ use tresor::Purpose;
 use tresor::kms::KmsDriver;
 use tresor::kms::software::{MasterKeySource, SoftwareKms};
 
+#[path = "../../core/tests/common/legacy.rs"]
+mod legacy;
 #[path = "../../core/tests/common/rows.rs"]
 mod rows;
 use tresor::vault::blocking::BlockingVault;
 use tresor::vault::{EnvelopeConfig, Mode, VaultOptions};
-use tresor::{EncryptionKeySpec, Fingerprint, SigningKeySpec, SigningKeyUsageSet};
+use tresor::{Fingerprint, SigningKeyUsageSet};
 
 const SIGNING_KEYS: usize = 900;
 const ENCRYPTION_KEYS: usize = 100;
@@ -84,6 +86,41 @@ fn state(dir: &Path) -> (usize, i64, i64) {
     })
 }
 
+/// The integrity records of the sealed rows: (rows with one, rows without one).
+fn records(dir: &Path) -> (usize, usize) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let n: Vec<(i64,)> = {
+            sqlx::any::install_default_drivers();
+            let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&store_url(dir))
+                .await
+                .expect("connect");
+            let has_column: (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM pragma_table_info('tresor_keys') WHERE name = 'rights'",
+            )
+            .fetch_one(&mut c)
+            .await
+            .expect("columns");
+            if has_column.0 == 0 {
+                sqlx::query_as("SELECT 0 FROM tresor_keys WHERE data_key_id IS NOT NULL")
+                    .fetch_all(&mut c)
+                    .await
+                    .expect("rows")
+            } else {
+                sqlx::query_as(
+                    "SELECT CASE WHEN rights IS NULL THEN 0 ELSE 1 END FROM tresor_keys \
+                     WHERE data_key_id IS NOT NULL",
+                )
+                .fetch_all(&mut c)
+                .await
+                .expect("rows")
+            }
+        };
+        let with = n.iter().filter(|r| r.0 == 1).count();
+        (with, n.len() - with)
+    })
+}
+
 /// Re-open the store in the mode it is in and check every key.
 fn check(dir: &Path, expected: &BTreeSet<(Fingerprint, Purpose)>) -> &'static str {
     let (dks, clear, rows) = state(dir);
@@ -92,6 +129,11 @@ fn check(dir: &Path, expected: &BTreeSet<(Fingerprint, Purpose)>) -> &'static st
         assert_eq!(
             clear, 0,
             "a store with a data key must have no clear rows (half-done migration)"
+        );
+        let (with, without) = records(dir);
+        assert!(
+            with == 0 || without == 0,
+            "half-done upgrade: {with} rows with an integrity record, {without} without"
         );
         Mode::Envelope(EnvelopeConfig::default())
     } else {
@@ -162,32 +204,43 @@ fn sigkill_during_rotation_and_migration_loses_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // 1,000 keys, made through the library on the same store and KMS the CLI uses.
+    // 1,000 keys in a store as tresor wrote it before integrity records (format 1 rows, a data key
+    // without the version marker), on the KMS `tresor init` made: the first commands upgrade it.
     let mut expected = BTreeSet::new();
     {
-        let v = BlockingVault::open_with_driver(
-            &store_url(d),
-            Some(kms(d)),
-            VaultOptions::new(Mode::Envelope(EnvelopeConfig::default())),
-        )
-        .expect("open");
-        for i in 0..SIGNING_KEYS {
-            let k = v
-                .generate_signing_key(
-                    SigningKeySpec::EcCurve25519,
-                    SigningKeyUsageSet::ALL,
-                    Some(&format!("s{i}")),
-                )
-                .expect("generate");
-            expected.insert((k.fingerprint, Purpose::Signing));
-        }
-        for i in 0..ENCRYPTION_KEYS {
-            let k = v
-                .generate_encryption_key(EncryptionKeySpec::EcP256, Some(&format!("e{i}")))
-                .expect("generate");
-            expected.insert((k.fingerprint, Purpose::Encryption));
+        let keys: Vec<(tresor::PrivateKey, Purpose)> = (0..SIGNING_KEYS)
+            .map(|_| (tresor::KeyType::Ed25519, Purpose::Signing))
+            .chain((0..ENCRYPTION_KEYS).map(|_| (tresor::KeyType::EcP256, Purpose::Encryption)))
+            .map(|(t, p)| (tresor::PrivateKey::generate(t).expect("key"), p))
+            .collect();
+        let legacy_keys: Vec<legacy::LegacyKey<'_>> = keys
+            .iter()
+            .map(|(k, p)| legacy::LegacyKey {
+                key: k,
+                purpose: *p,
+                usage: (*p == Purpose::Signing).then_some("namespace,sequencer-auth,protocol"),
+                spec: if *p == Purpose::Signing {
+                    "ec-curve-25519"
+                } else {
+                    "ec-p-256"
+                },
+            })
+            .collect();
+        std::fs::remove_file(d.join("tresor.db")).expect("remove the new store");
+        let k = kms(d);
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(legacy::write_envelope_store(
+                &store_url(d),
+                k.as_ref(),
+                &legacy_keys,
+            ));
+        for (key, p) in &keys {
+            expected.insert((key.public_key().fingerprint(), *p));
         }
     }
+    let (with, without) = records(d);
+    assert_eq!((with, without), (0, SIGNING_KEYS + ENCRYPTION_KEYS));
     assert_eq!(expected.len(), SIGNING_KEYS + ENCRYPTION_KEYS);
 
     // How long each operation takes when not interrupted, to spread the kills over its whole run.
@@ -196,6 +249,7 @@ fn sigkill_during_rotation_and_migration_loses_nothing() {
     let mut completed = 0usize;
     let mut by_op = std::collections::BTreeMap::<&str, (usize, usize)>::new();
     let mut i = 0usize;
+    let mut upgrade_kills = 0usize;
     while kills < target_kills {
         i += 1;
         assert!(
@@ -203,7 +257,14 @@ fn sigkill_during_rotation_and_migration_loses_nothing() {
             "too few kills landed: {kills} in {i} runs"
         );
         let (dks, _, _) = state(d);
-        let (op, mut cmd) = if dks == 1 {
+        let legacy = records(d).1 > 0;
+        let (op, mut cmd) = if legacy {
+            ("upgrade at open", {
+                let mut c = tresor(d);
+                c.args(["key", "list", "--json"]);
+                c
+            })
+        } else if dks == 1 {
             match rng.below(3) {
                 0 => ("data-key rotate", {
                     let mut c = tresor(d);
@@ -233,7 +294,11 @@ fn sigkill_during_rotation_and_migration_loses_nothing() {
         let mut child = cmd.spawn().expect("spawn tresor");
         // Most runs are killed somewhere in [0, typical duration); one in eight runs to completion, which
         // keeps the typical duration measured.
-        let delay = if rng.below(8) == 0 {
+        let delay = if legacy && upgrade_kills < 3 {
+            // The first three upgrade runs get short delays, so most are killed during the upgrade.
+            upgrade_kills += 1;
+            Duration::from_micros(2_000 + rng.below(60_000))
+        } else if rng.below(8) == 0 {
             Duration::from_secs(600)
         } else {
             Duration::from_micros(rng.below(budget.as_micros() as u64))
@@ -281,6 +346,11 @@ fn sigkill_during_rotation_and_migration_loses_nothing() {
             expected.len()
         );
     }
+    assert_eq!(
+        records(d).1,
+        0,
+        "the store was not upgraded by the end of the run"
+    );
     eprintln!(
         "crash test: {kills} kills, {completed} completed runs; per operation (killed, completed): {by_op:?}"
     );

@@ -1,14 +1,14 @@
 //! Key stores in the format tresor wrote before integrity records (schema version 1, format version 1
 //! rows, a data key of 32 bytes), written with SQL and the software KMS as that version wrote them, so
-//! the upgrade at open can be tested on them.
+//! the upgrade at open can be tested on them. Include it next to `common/rows.rs` (`mod rows;`).
 #![allow(dead_code, unreachable_pub)]
 
 use tresor::kms::KmsDriver;
 use tresor::primitives::AesGcmKey;
 use tresor::{Fingerprint, PrivateKey, Purpose};
 
-#[path = "rows.rs"]
-mod rows;
+// The including test declares `mod rows` (common/rows.rs) beside this module.
+use super::rows;
 
 /// One key to write: the key, its purpose, and for signing keys the usage list as stored.
 pub struct LegacyKey<'a> {
