@@ -591,12 +591,17 @@ fn eight_writers_a_rotation_loop_and_backups() {
         restored.push(n);
     }
     let f = failures.load(Ordering::Relaxed);
-    eprintln!(
-        "store concurrency: {} writer and rotation commands, {f} failures, {} rotations, {keys} keys \
-         that all sign; {} backups restored with {restored:?} keys that all sign",
-        commands.load(Ordering::Relaxed),
-        rotations.load(Ordering::Relaxed),
-        backups.len()
+    // Straight to the process's stderr, past the test harness's capture: the counts are in the output.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr().lock(),
+        format!(
+            "store concurrency (SQLite): {} writer and rotation commands, {f} failures, {} rotations, \
+             {keys} keys that all sign; {} backups restored with {restored:?} keys that all sign\n",
+            commands.load(Ordering::Relaxed),
+            rotations.load(Ordering::Relaxed),
+            backups.len()
+        )
+        .as_bytes(),
     );
     assert_eq!(
         f,

@@ -176,9 +176,15 @@ fn thousands_of_open_sign_close_cycles_and_one_shot_commands_never_hang() {
         hangs.load(Ordering::Relaxed),
         failures.load(Ordering::Relaxed),
     );
-    eprintln!(
-        "stress: {cycles} open/sign/close cycles (0 hangs), {commands} one-shot sign commands: {h} hangs, \
-         {f} failures"
+    // Straight to the process's stderr, past the test harness's capture: the counts are in the output
+    // of every run, passing or not.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr().lock(),
+        format!(
+            "stress: {cycles} open/sign/close cycles (0 hangs), {commands} one-shot sign commands: {h} hangs, \
+             {f} failures\n"
+        )
+        .as_bytes(),
     );
     assert_eq!(h, 0, "hung commands");
     assert_eq!(f, 0, "failed commands");
