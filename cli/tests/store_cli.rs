@@ -280,6 +280,12 @@ fn bad_store_files_fail_fast_and_clearly() {
         r.0
     });
     assert_eq!(n, 0, "a read-only command created tresor tables");
+    // A PostgreSQL store is not copied by `tresor backup`: it says what to use instead.
+    let mut c = tresor(d, &["backup", "pg-copy"]);
+    c.env("TRESOR_STORE_URL", "postgres://tresor@127.0.0.1:1/keys");
+    let out = run_within(c, quick).expect("no hang");
+    fails(&out, &["not a SQLite file", "pg_dump"]);
+    assert!(!d.join("pg-copy").exists(), "nothing written");
 }
 
 /// Permission problems are named at once (as an unprivileged user: root writes anywhere): a store in a

@@ -501,6 +501,11 @@ impl Vault {
         if row.data_key_id.is_some() {
             self.row_pkcs8(row).await.map(drop)
         } else if row.kms_key_id.is_some() {
+            // An external store binds its rows once it has a data key (made by the first active
+            // instance whose KMS can wrap one); before that there is nothing to check against.
+            if self.single_data_key().await?.is_none() {
+                return Ok(());
+            }
             let dk = self.data_key_for(None).await?;
             check_external(&dk, row)
         } else {
@@ -546,10 +551,10 @@ impl Vault {
         self.sync_data_key().await
     }
 
-    /// The wrapper key id recorded in the store (in external mode, the one wrapping the key of the
-    /// integrity records). [`ErrorKind::WrongMode`] when the store has no data key.
+    /// The wrapper key id recorded in the store. [`ErrorKind::WrongMode`] when the vault is not
+    /// envelope-encrypted.
     pub async fn wrapper_key_id(&self) -> Result<KmsKeyId> {
-        match self.single_data_key().await? {
+        match self.single_data_key().await?.filter(|_| self.is_envelope()) {
             Some(r) => KmsKeyId::new(r.wrapper_key_id),
             None => Err(Error::new(
                 ErrorKind::WrongMode,

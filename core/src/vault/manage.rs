@@ -284,10 +284,21 @@ impl Vault {
             rights: None,
         };
         // The integrity record is made under the store's data key, current under the write lock.
-        let (mut tx, dk) = self.begin_under_data_key(true).await?;
-        let dk = dk.ok_or_else(|| Error::internal("no data key"))?;
+        // The row is bound under the store's data key when it has one (checked again under the write
+        // lock: an active instance may make it meanwhile).
         let mut row = row;
-        row.rights = Some(external_rights(&dk, &Rights::of(&row)));
+        let mut bound = self.single_data_key().await?.is_some();
+        let mut tx = loop {
+            let (mut tx, dk) = self.begin_under_data_key(bound).await?;
+            match dk {
+                Some(dk) => {
+                    row.rights = Some(external_rights(&dk, &Rights::of(&row)));
+                    break tx;
+                }
+                None if tx.data_keys().await?.is_empty() => break tx,
+                None => bound = true,
+            }
+        };
         tx.insert_key(&row).await?;
         tx.commit("committing a new key").await?;
         KeyInfo::from_row(&row)

@@ -517,6 +517,18 @@ impl Vault {
                         .into(),
             });
         }
+        if self.inner.mode == Active::External
+            && dks.as_ref().is_ok_and(Vec::is_empty)
+            && self.inner.store.first_external().await?.is_some()
+        {
+            problems.push(StoreProblem {
+                fingerprint: None,
+                problem:
+                    "the external keys' rights are not bound: the store has no data key (its KMS \
+                          could not make a symmetric wrapper key)"
+                        .into(),
+            });
+        }
         for row in self.inner.store.list_all().await? {
             let checked = match row {
                 Err(e) => Err(e),
