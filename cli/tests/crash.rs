@@ -249,6 +249,12 @@ fn sigkill_during_rotation_and_migration_loses_nothing() {
     }
     let (with, without) = records(d);
     assert_eq!((with, without), (0, SIGNING_KEYS + ENCRYPTION_KEYS));
+    // The version-1 files, to start the upgrade over when it completes before it was killed three times.
+    let legacy_copy = d.join("legacy-copy");
+    std::fs::create_dir_all(&legacy_copy).expect("mkdir");
+    for f in ["tresor.db", "tresor-kms.db"] {
+        std::fs::copy(d.join(f), legacy_copy.join(f)).expect("copy");
+    }
     // How long the upgrade takes when not interrupted, measured on a copy: the first upgrade runs are
     // killed within that time.
     let upgrade_budget = {
@@ -331,8 +337,7 @@ fn sigkill_during_rotation_and_migration_loses_nothing() {
         // Most runs are killed somewhere in [0, typical duration); one in eight runs to completion, which
         // keeps the typical duration measured.
         let delay = if legacy && upgrade_kills < 3 {
-            // The first three upgrade runs are killed within the time an upgrade takes.
-            upgrade_kills += 1;
+            // The first upgrade runs are killed within the time an upgrade takes.
             Duration::from_micros(rng.below(upgrade_budget.as_micros() as u64))
         } else if rng.below(8) == 0 {
             Duration::from_secs(600)
@@ -362,12 +367,24 @@ fn sigkill_during_rotation_and_migration_loses_nothing() {
                 budget = start.elapsed().max(Duration::from_millis(20));
                 completed += 1;
                 entry.1 += 1;
+                if legacy && upgrade_kills < 3 {
+                    // Upgraded before three kills landed in upgrades: back to the version-1 files.
+                    for f in ["tresor.db", "tresor-kms.db"] {
+                        for suffix in ["-wal", "-shm"] {
+                            let _ = std::fs::remove_file(d.join(format!("{f}{suffix}")));
+                        }
+                        std::fs::copy(legacy_copy.join(f), d.join(f)).expect("restore");
+                    }
+                }
             }
             None => {
                 child.kill().expect("SIGKILL");
                 let _ = child.wait();
                 kills += 1;
                 entry.0 += 1;
+                if legacy {
+                    upgrade_kills += 1;
+                }
             }
         }
         let mode = check(d, &expected);
