@@ -275,6 +275,17 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
     })
 }
 
+impl crate::vault::blocking::BlockingVault {
+    /// Open the vault a configuration describes, exactly as [`open`] does (the same KMS driver with the
+    /// same retry, rate-limit, bounds, health and audit layers), on a runtime of its own. This is what
+    /// every binding calls.
+    pub fn open(config: &Config, options: OpenOptions) -> Result<Self> {
+        let rt = crate::vault::blocking::runtime()?;
+        let opened = rt.block_on(open(config, options))?;
+        Ok(Self::from_runtime(rt, opened.vault))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
