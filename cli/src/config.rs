@@ -243,4 +243,39 @@ mod tests {
         assert!(matches!(cfg.mode(), Ok(Mode::Envelope(_))));
         let _ = std::fs::remove_dir_all(&d);
     }
+
+    #[test]
+    fn rendered_passphrase_configs_read_back() {
+        let d = tmp("render-passphrase");
+        let base = absolute(&d);
+        for (master, want) in [
+            (
+                InitMaster::PassphraseFile("secrets/pw".into()),
+                tresor::kms::registry::SoftwareMaster::PassphraseFile(base.join("secrets/pw")),
+            ),
+            (
+                InitMaster::Passphrase,
+                tresor::kms::registry::SoftwareMaster::Supplied,
+            ),
+        ] {
+            let f = d.join("tresor.toml");
+            std::fs::write(
+                &f,
+                render(&InitChoices {
+                    store_url: "sqlite://tresor.db".into(),
+                    mode: InitMode::External,
+                    kms_path: "tresor-kms.db".into(),
+                    master,
+                }),
+            )
+            .expect("write");
+            let cfg = Config::from_toml_file(&f).expect("reads");
+            assert_eq!(
+                cfg.kms().and_then(|k| k.software()).map(|s| &s.master),
+                Some(&want)
+            );
+            assert!(matches!(cfg.mode(), Ok(Mode::External)));
+        }
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -211,6 +211,14 @@ fn with_file(e: tresor::Error, what: &str, path: &std::path::Path) -> Failure {
     )
 }
 
+/// A key type's config string (`ec-p-256`, the name its specs share).
+fn spec_name(kt: KeyType) -> &'static str {
+    kt.signing_spec()
+        .map(SigningKeySpec::as_str)
+        .or_else(|| kt.encryption_spec().map(EncryptionKeySpec::as_str))
+        .unwrap_or_else(|| kt.name())
+}
+
 /// `--json` prints a report on standard output, so the result itself must go to a file.
 fn json_needs_file(ui: &Ui, out: &Path, what: &str) -> Result<(), Failure> {
     if ui.json && out.as_os_str() == "-" {
@@ -301,7 +309,7 @@ pub(crate) fn keygen(a: KeygenArgs, ui: Ui) -> Result<(), Failure> {
     if ui.json {
         ui.print_json(&json!({
             "fingerprint": fp.to_string(),
-            "key_spec": key_type.to_string(),
+            "key_spec": spec_name(key_type),
             "private_key_file": a.out.display().to_string(),
             "public_key_file": a.public_out.as_ref().map(|p| p.display().to_string()),
         }));
@@ -316,7 +324,7 @@ pub(crate) fn fingerprint(a: FingerprintArgs, ui: Ui) -> Result<(), Failure> {
     if ui.json {
         ui.print_json(&json!({
             "fingerprint": key.fingerprint().to_string(),
-            "key_spec": key.key_type().to_string(),
+            "key_spec": spec_name(key.key_type()),
             "file": a.key.display().to_string(),
         }));
     } else {
