@@ -231,7 +231,7 @@ fn fifos_and_character_devices_are_written_in_place() {
             .status()
             .is_ok_and(|s| s.success());
         if !made {
-            println!(
+            eprintln!(
                 "skipped: running as root and mknod is not permitted here, so no private null device"
             );
             return;

@@ -107,7 +107,7 @@ fn json_fp(dir: &Path, args: &[&str]) -> String {
 #[test]
 fn sign_and_encrypt_hold_a_large_input_about_once() {
     let Some(meter) = meter() else {
-        println!(
+        eprintln!(
             "skipped: neither GNU time (/usr/bin/time) nor python3 is here to measure peak memory"
         );
         return;
@@ -263,7 +263,7 @@ fn sign_and_encrypt_hold_a_large_input_about_once() {
             over.push(*what);
         }
     }
-    println!("{report}");
+    eprintln!("{report}");
     assert!(over.is_empty(), "over the bound: {over:?}\n{report}");
     // And the results are right.
     run(&[

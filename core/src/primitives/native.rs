@@ -191,7 +191,7 @@ impl Backend for Native {
         buf: &mut [u8],
         msg_len: usize,
     ) -> Result<()> {
-        let pad = buf.len().checked_sub(msg_len).unwrap_or(0);
+        let pad = buf.len().saturating_sub(msg_len);
         if !(1..=16).contains(&pad) || !buf.len().is_multiple_of(16) {
             return Err(Error::internal("AES-CBC buffer is not the padded length"));
         }
