@@ -260,6 +260,35 @@ fn fifos_and_character_devices_are_written_in_place() {
         &[],
     );
     assert!(is_char_device(&null));
+    // export --delete reads the file back before deleting the key: a FIFO or a device is refused.
+    ok(d, &["init"], &[]);
+    ok(
+        d,
+        &[
+            "key",
+            "generate",
+            "--purpose",
+            "signing",
+            "--spec",
+            "ec-curve-25519",
+            "--usage",
+            "namespace",
+            "--name",
+            "ns",
+        ],
+        &[],
+    );
+    for out in ["sig.fifo", null_s] {
+        fails(
+            d,
+            &["key", "export", "ns", "--out", out, "--delete"],
+            &[("TRESOR_EXPORT_PASSWORD", "a long enough password")],
+            2,
+            &["--delete needs --out <file>, a regular file"],
+        );
+    }
+    assert!(is_fifo(&fifo) && is_char_device(&null));
+    ok(d, &["key", "show", "ns"], &[]);
     // A directory is refused, a regular file still needs --force.
     fails(
         d,

@@ -415,9 +415,10 @@ fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<(), Failure> {
 
 fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Failure> {
     files::check_output(&a.out, a.force, "export file")?;
-    if a.out.as_os_str() == "-" && a.delete {
+    let regular_or_new = !matches!(std::fs::metadata(&a.out), Ok(m) if !m.is_file());
+    if a.delete && (a.out.as_os_str() == "-" || !regular_or_new) {
         return Err(fail(
-            "--delete needs --out <file> (the export is read back before the key is deleted)",
+            "--delete needs --out <file>, a regular file (the export is read back before the key is deleted)",
         ));
     }
     let info = with_vault(ctx, async |o, _| {
