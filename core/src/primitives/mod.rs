@@ -162,9 +162,22 @@ impl PrivateKey {
     }
 }
 
-/// Fill `out` with bytes from the operating system's RNG.
+/// Fill `out` with cryptographically secure random bytes (keys, IVs, nonces, salts).
+///
+/// With the native backend compiled in, they come from AWS-LC's userspace DRBG (CTR-DRBG per thread,
+/// seeded and periodically reseeded from the operating system's RNG, reseeded after `fork` and VM
+/// snapshots), which costs no system call per draw; otherwise (the portable build, wasm32) from the
+/// operating system's RNG (`getrandom`; in a browser, `crypto.getRandomValues`).
 pub fn random_bytes(out: &mut [u8]) -> Result<()> {
-    getrandom::fill(out).map_err(|_| Error::internal("the operating system RNG failed"))
+    #[cfg(feature = "native")]
+    {
+        aws_lc_rs::rand::fill(out)
+            .map_err(|_| Error::internal("the random number generator failed"))
+    }
+    #[cfg(not(feature = "native"))]
+    {
+        getrandom::fill(out).map_err(|_| Error::internal("the operating system RNG failed"))
+    }
 }
 
 // --- Signing -------------------------------------------------------------------------------------
