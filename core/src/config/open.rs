@@ -222,7 +222,11 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
             (Some(d), true)
         }
         Plan::Software(soft, master) => {
-            let what = format!("software KMS '{}'", soft.path.display());
+            let what = format!(
+                "software KMS '{}' (master key: {})",
+                soft.path.display(),
+                soft.master.describe()
+            );
             let soft = Arc::new(
                 SoftwareKms::open(&soft.path, master)
                     .await
@@ -259,7 +263,10 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
         }
         *d = crate::kms::layered(d.clone(), layers);
     }
-    let mut options = VaultOptions::new(mode).role(cfg.role()).cache(cfg.cache);
+    let mut options = VaultOptions::new(mode)
+        .role(cfg.role())
+        .cache(cfg.cache)
+        .audit_key_use(cfg.audit_key_use);
     if let Some(p) = progress {
         options = options.progress(p);
     }
