@@ -538,6 +538,51 @@ impl Vault {
         Err(changed_too_often())
     }
 
+    /// Begin a write transaction and bind new rows under the store's data key current under its lock:
+    /// a private key (clear PKCS#8 in the row) is sealed with its rights in envelope mode, an external
+    /// row's rights get their tag when the store has a data key. The clear copies are wiped.
+    pub(super) async fn bind_rows(&self, rows: &[KeyRow]) -> Result<(Tx, Vec<KeyRow>)> {
+        use zeroize::Zeroize as _;
+        let external = rows.iter().any(|r| r.kms_key_id.is_some());
+        let mut needs = if external {
+            self.single_data_key().await?.is_some()
+        } else {
+            self.is_envelope()
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let (mut tx, dk) = self.begin_under_data_key(needs).await?;
+            if dk.is_none() && external && !tx.data_keys().await?.is_empty() {
+                // An active instance made the data key meanwhile.
+                needs = true;
+                continue;
+            }
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                let mut row = row.clone();
+                match dk.as_deref() {
+                    Some(dk) if row.kms_key_id.is_some() => {
+                        row.rights = Some(external_rights(dk, &Rights::of(&row)));
+                    }
+                    Some(dk) => {
+                        if let Some(mut clear) = row.data.take() {
+                            let sealed = seal(dk, &Rights::of(&row), &clear);
+                            clear.zeroize();
+                            let sealed = sealed?;
+                            row.data = Some(sealed.data);
+                            row.data_key_id = Some(dk.id);
+                            row.format_version = sealed.format_version;
+                            row.rights = sealed.rights;
+                        }
+                    }
+                    None => {}
+                }
+                out.push(row);
+            }
+            return Ok((tx, out));
+        }
+        Err(changed_too_often())
+    }
+
     async fn require_envelope(&self) -> Result<Arc<DataKey>> {
         if !self.is_envelope() {
             return Err(Error::new(

@@ -1,13 +1,14 @@
 //! Managing the vault's keys: generate, import, register KMS keys, list, look up, delete, rotate.
 
-use super::envelope::{Rights, external_rights, seal};
+use super::records::describe;
+use super::select::{check_name, sanitized};
 use super::{Active, KeyInfo, Vault, corrupt_row, not_found};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{
     Fingerprint, KeyType, PrivateKey, PublicKey, SigningKeyUsage, SigningKeyUsageSet,
 };
 use crate::kms::retry::{RetryConfig, wait_until_active};
-use crate::kms::{KmsKeyId, KmsKeySpec, MAX_KEY_NAME_LEN, check_key_name};
+use crate::kms::{KmsKeyId, KmsKeySpec, MAX_KEY_NAME_LEN};
 use crate::scheme::{EncryptionKeySpec, KeySpec, Purpose, SigningKeySpec};
 use crate::store::KeyRow;
 use crate::util::{now_ms, rfc3339_ms};
@@ -27,28 +28,14 @@ pub struct ImportKey<'a> {
     pub name: Option<&'a str>,
 }
 
-/// The row of a private key made or imported here, not sealed yet.
-fn private_row(k: &ImportKey<'_>) -> Result<KeyRow> {
-    let spec = k.key.key_type().require(k.purpose)?;
-    let usage = match k.purpose {
-        Purpose::Signing => Some(k.usage.ok_or_else(|| {
-            Error::new(ErrorKind::InvalidKeyUsage, "a signing key needs a usage")
-        })?),
-        Purpose::Encryption => None,
-    };
-    Ok(KeyRow {
-        fingerprint: k.key.public_key().fingerprint(),
-        name: k.name.map(str::to_string),
-        spec,
-        usage,
-        format_version: FORMAT_VERSION,
-        public_key: k.key.public_key().spki_der().to_vec(),
-        data: None,
-        data_key_id: None,
-        kms_key_id: None,
-        created_at: now_ms(),
-        rights: None,
-    })
+/// Wipe the clear private keys of rows made here (the stored copies were sealed from them).
+fn wipe(rows: &mut [KeyRow]) {
+    use zeroize::Zeroize as _;
+    for r in rows {
+        if let Some(d) = r.data.as_mut() {
+            d.zeroize();
+        }
+    }
 }
 
 /// Whether a key may be rotated as a node key (Canton's `rotate_node_key`, `rotate_kms_node_key`): an
@@ -108,7 +95,19 @@ impl Vault {
         usage: Option<SigningKeyUsageSet>,
         name: Option<&str>,
     ) -> Result<KeyInfo> {
-        check_key_name(name)?;
+        self.generate_recorded(spec, usage, name, |k| format!("generate key {k}"))
+            .await
+    }
+
+    /// Generate a key, recorded in the audit log as `record(<the new key>)`.
+    async fn generate_recorded(
+        &self,
+        spec: KeySpec,
+        usage: Option<SigningKeyUsageSet>,
+        name: Option<&str>,
+        record: impl Fn(&str) -> String,
+    ) -> Result<KeyInfo> {
+        check_name(name)?;
         if self.inner.mode == Active::External {
             let kms = self.kms()?;
             let id = match spec {
@@ -117,22 +116,26 @@ impl Vault {
             };
             wait_until_active(kms.as_ref(), &id, &RetryConfig::default().create_key_check).await?;
             return self
-                .store_external(&id, spec.purpose(), Some(spec), usage, name, false)
+                .store_external(&id, spec.purpose(), Some(spec), usage, name, false, record)
                 .await;
         }
         let key = PrivateKey::generate(KeyType::from(spec))?;
-        self.insert_private(
-            &[ImportKey {
-                key: &key,
-                purpose: spec.purpose(),
-                usage,
-                name,
-            }],
-            "committing a new key",
-        )
-        .await?
-        .pop()
-        .ok_or_else(|| Error::internal("no key stored"))
+        let row = self.private_row(&key, spec.purpose(), usage, name).await?;
+        self.insert_one(row, "committing a new key", record).await
+    }
+
+    async fn insert_one(
+        &self,
+        row: KeyRow,
+        what: &str,
+        record: impl Fn(&str) -> String,
+    ) -> Result<KeyInfo> {
+        let mut rows = [row];
+        let stored = self.insert_recorded(&rows, what, record).await;
+        wipe(&mut rows);
+        stored?
+            .pop()
+            .ok_or_else(|| Error::internal("no key stored"))
     }
 
     /// Store a caller-held private key. The purpose must fit the key type; a signing key needs a usage.
@@ -159,45 +162,64 @@ impl Vault {
     /// Store many caller-held private keys in one transaction (e.g. migrating keys from another store):
     /// either every key is stored or none is.
     pub async fn import_private_keys(&self, keys: &[ImportKey<'_>]) -> Result<Vec<KeyInfo>> {
+        self.import_recorded(keys, |k| format!("import key {k}"))
+            .await
+    }
+
+    /// [`Vault::import_private_keys`], each key recorded in the audit log as `record(<the key>)`.
+    pub(super) async fn import_recorded(
+        &self,
+        keys: &[ImportKey<'_>],
+        record: impl Fn(&str) -> String,
+    ) -> Result<Vec<KeyInfo>> {
         if self.inner.mode == Active::External {
             return Err(Error::new(
                 ErrorKind::WrongMode,
                 "external mode keeps keys in the KMS: private keys cannot be imported",
             ));
         }
-        self.insert_private(keys, "committing imported keys").await
-    }
-
-    /// Store private keys made or imported here, in one transaction: sealed (with their integrity
-    /// records) under the data key that is current once the store's write lock is held — a data-key
-    /// rotation by another process meanwhile makes the keys be sealed again under the new one — or as
-    /// PKCS#8 in clear mode.
-    async fn insert_private(&self, keys: &[ImportKey<'_>], what: &str) -> Result<Vec<KeyInfo>> {
         let mut rows = Vec::with_capacity(keys.len());
         for k in keys {
-            check_key_name(k.name)?;
-            rows.push(private_row(k)?);
+            check_name(k.name)?;
+            rows.push(self.private_row(k.key, k.purpose, k.usage, k.name).await?);
         }
-        let (mut tx, dk) = self.begin_under_data_key(self.is_envelope()).await?;
-        let mut stored = Vec::with_capacity(rows.len());
-        for (row, k) in rows.iter().zip(keys) {
-            let mut row = row.clone();
-            let pkcs8 = k.key.pkcs8_der();
-            match dk.as_deref() {
-                Some(dk) => {
-                    let sealed = seal(dk, &Rights::of(&row), pkcs8)?;
-                    row.data = Some(sealed.data);
-                    row.data_key_id = Some(dk.id);
-                    row.format_version = sealed.format_version;
-                    row.rights = sealed.rights;
-                }
-                None => row.data = Some(pkcs8.to_vec()),
-            }
-            tx.insert_key(&row).await?;
-            stored.push(row);
-        }
-        tx.commit(what).await?;
-        stored.iter().map(KeyInfo::from_row).collect()
+        let stored = self
+            .insert_recorded(&rows, "committing imported keys", record)
+            .await;
+        wipe(&mut rows);
+        stored
+    }
+
+    /// The row of a private key made or imported here (sealed in envelope mode).
+    async fn private_row(
+        &self,
+        key: &PrivateKey,
+        purpose: Purpose,
+        usage: Option<SigningKeyUsageSet>,
+        name: Option<&str>,
+    ) -> Result<KeyRow> {
+        let spec = key.key_type().require(purpose)?;
+        let usage = match purpose {
+            Purpose::Signing => Some(usage.ok_or_else(|| {
+                Error::new(ErrorKind::InvalidKeyUsage, "a signing key needs a usage")
+            })?),
+            Purpose::Encryption => None,
+        };
+        // Sealed (in envelope mode) when it is inserted, under the data key current once the store's
+        // write lock is held.
+        Ok(KeyRow {
+            fingerprint: key.public_key().fingerprint(),
+            name: name.map(str::to_string),
+            spec,
+            usage,
+            format_version: FORMAT_VERSION,
+            public_key: key.public_key().spki_der().to_vec(),
+            data: Some(key.pkcs8_der().to_vec()),
+            data_key_id: None,
+            kms_key_id: None,
+            created_at: now_ms(),
+            rights: None,
+        })
     }
 
     /// Register a key that already exists in the KMS (external mode; Canton's
@@ -219,12 +241,16 @@ impl Vault {
                 format!("the expected spec {e} is not a spec of {}", purpose.a_key()),
             ));
         }
-        self.store_external(kms_key_id, purpose, expected, usage, name, true)
-            .await
+        self.store_external(kms_key_id, purpose, expected, usage, name, true, |k| {
+            format!("register KMS key {kms_key_id} as key {k}")
+        })
+        .await
     }
 
-    /// Fetch a KMS key's public key and store its row; `check_active` is false when the caller has just
-    /// waited for the key to become active (key generation), so the check is not made twice.
+    /// Fetch a KMS key's public key and store its row, recorded as `record(<the key>)`; `check_active`
+    /// is false when the caller has just waited for the key to become active (key generation), so the
+    /// check is not made twice.
+    #[allow(clippy::too_many_arguments)]
     async fn store_external(
         &self,
         kms_key_id: &KmsKeyId,
@@ -233,8 +259,9 @@ impl Vault {
         usage: Option<SigningKeyUsageSet>,
         name: Option<&str>,
         check_active: bool,
+        record: impl Fn(&str) -> String,
     ) -> Result<KeyInfo> {
-        check_key_name(name)?;
+        check_name(name)?;
         if self.inner.mode != Active::External {
             return Err(Error::new(
                 ErrorKind::WrongMode,
@@ -283,25 +310,7 @@ impl Vault {
             created_at: now_ms(),
             rights: None,
         };
-        // The integrity record is made under the store's data key, current under the write lock.
-        // The row is bound under the store's data key when it has one (checked again under the write
-        // lock: an active instance may make it meanwhile).
-        let mut row = row;
-        let mut bound = self.single_data_key().await?.is_some();
-        let mut tx = loop {
-            let (mut tx, dk) = self.begin_under_data_key(bound).await?;
-            match dk {
-                Some(dk) => {
-                    row.rights = Some(external_rights(&dk, &Rights::of(&row)));
-                    break tx;
-                }
-                None if tx.data_keys().await?.is_empty() => break tx,
-                None => bound = true,
-            }
-        };
-        tx.insert_key(&row).await?;
-        tx.commit("committing a new key").await?;
-        KeyInfo::from_row(&row)
+        self.insert_one(row, "committing a new key", record).await
     }
 
     /// Every key, oldest first. A damaged row, or one whose rights fail their integrity check, is an
@@ -350,11 +359,13 @@ impl Vault {
     /// Delete a key from the store (an external key stays in the KMS: destroying it there is an
     /// operator's decision, made in the KMS).
     pub async fn delete_key(&self, fp: &Fingerprint) -> Result<()> {
+        let desc = self.describe_key(fp).await;
         let mut tx = self.inner.store.begin().await?;
         if !tx.delete_key(fp).await? {
             return Err(not_found(fp));
         }
-        tx.commit("committing a delete").await?;
+        self.commit_recorded(tx, "committing a delete", &[format!("delete key {desc}")])
+            .await?;
         self.inner.cache.remove(fp);
         Ok(())
     }
@@ -364,8 +375,8 @@ impl Vault {
     fn rotated_name(old: &KeyInfo) -> String {
         let base = old
             .name
-            .clone()
-            .unwrap_or_else(|| old.fingerprint.to_string()[..12].to_string());
+            .as_deref()
+            .map_or_else(|| old.fingerprint.to_string()[..12].to_string(), sanitized);
         let name = format!("{base}-rotated-{}", rfc3339_ms(now_ms()));
         let n = name.chars().count();
         if n > MAX_KEY_NAME_LEN {
@@ -382,7 +393,11 @@ impl Vault {
         let old = self.key_info(fp).await?;
         check_node_key(&old)?;
         let name = Self::rotated_name(&old);
-        self.generate(old.spec, old.usage, Some(&name)).await
+        let from = describe(&old);
+        self.generate_recorded(old.spec, old.usage, Some(&name), |k| {
+            format!("rotate key {from} to new key {k}")
+        })
+        .await
     }
 
     /// Rotate a node key to a key made in the KMS beforehand (Canton's `rotate_kms_node_key`, external
@@ -402,8 +417,17 @@ impl Vault {
                 format!("key {fp} is not a KMS key; rotate it with rotate_node_key"),
             ));
         }
-        self.register_kms_key(new_kms_key_id, old.purpose(), None, old.usage, name)
-            .await
+        let from = describe(&old);
+        self.store_external(
+            new_kms_key_id,
+            old.purpose(),
+            None,
+            old.usage,
+            name,
+            true,
+            |k| format!("rotate key {from} to KMS key {new_kms_key_id}: key {k}"),
+        )
+        .await
     }
 
     /// The row of `fp`, which must be a key of `purpose` ([`ErrorKind::IncompatibleKey`] otherwise).
