@@ -452,6 +452,11 @@ fn eight_writers_a_rotation_loop_and_backups() {
         .unwrap_or(6);
     // Keys to import: exported (sealed under a password) and deleted before the run.
     std::fs::write(d.join("pw"), "correct horse battery staple\n").expect("pw");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(d.join("pw"), std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+    }
     let mut exports = Vec::new();
     for w in 0..8 {
         let fp = generate(&d, "ec-p-256", "protocol", &format!("export-{w}"));
