@@ -4,8 +4,9 @@
 # conformance suite against its reference fixture and broken variants, the Java API (shared vectors, every error code,
 # 8 threads through one vault, use after close, no secret in toString), and Canton's conformance cases against the
 # packaged driver jar for the software backend and, when their services can be had, PKCS#11 on SoftHSM2, AWS on
-# local-kms and GCP on tresor's GCP KMS test server (each with and without key generation). Then: no -Xcheck:jni warning anywhere, the driver jar's entries,
-# and the README's Java example compiled and run against the jar. Prints a summary; exits non-zero on any failure.
+# local-kms and GCP on tresor's GCP KMS test server (each with and without key generation). Then: no -Xcheck:jni
+# warning anywhere, the driver jar's entries, and the README's Java example compiled and run against the jar. Prints a
+# summary; exits non-zero on any failure.
 #
 # Usage: bindings-jvm/scripts/test.sh [--offline]
 #        (from any directory; the build is `mvn package` of bindings-jvm/pom.xml after removing the modules' target/)
