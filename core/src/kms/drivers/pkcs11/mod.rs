@@ -189,7 +189,7 @@ impl Pkcs11Kms {
             })?;
         let inner = self.inner.clone();
         let caps = self.caps.clone();
-        let exclusive = op.starts_with("generate") || op == "delete_key";
+        let exclusive = op.starts_with("generate") || op == "delete_key" || op == "disable_key";
         let r = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let s = inner.take()?;
@@ -430,6 +430,14 @@ impl KmsDriver for Pkcs11Kms {
                     .map_err(|e| ck_err("destroying a key object", e))?;
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn disable_key(&self, key_id: &KmsKeyId) -> Result<()> {
+        let id = key_id.clone();
+        self.run("disable_key", Some(key_id), move |s, _| {
+            objects::disable_on(s, &id)
         })
         .await
     }

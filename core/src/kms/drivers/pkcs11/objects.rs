@@ -276,3 +276,49 @@ pub(super) fn exists_on(s: &Session, key_id: &KmsKeyId) -> Result<()> {
         ))
     }
 }
+
+/// Take away every use of a key (`CKA_SIGN`, `CKA_ENCRYPT`, `CKA_DECRYPT`, `CKA_DERIVE` set to false on
+/// its private or secret key object), which is what a disabled key is on a token: it stays there and
+/// [`exists_on`] reports it as disabled.
+pub(super) fn disable_on(s: &Session, key_id: &KmsKeyId) -> Result<()> {
+    let k = find_key(s, key_id)?;
+    let h = match (k.private, k.secret) {
+        (Some(h), _) | (None, Some(h)) => h,
+        (None, None) => return Err(not_found(key_id)),
+    };
+    let uses = [
+        AttributeType::Sign,
+        AttributeType::Encrypt,
+        AttributeType::Decrypt,
+        AttributeType::Derive,
+    ];
+    // Only the attributes the object has and that are set: a token may refuse to touch the others.
+    let present: Vec<AttributeType> = uses
+        .iter()
+        .copied()
+        .filter(|t| {
+            s.get_attributes(h, &[*t])
+                .map(|a| attr_bool(&a, *t))
+                .unwrap_or(false)
+        })
+        .collect();
+    let template: Vec<Attribute> = present
+        .iter()
+        .map(|t| match t {
+            AttributeType::Sign => Attribute::Sign(false),
+            AttributeType::Encrypt => Attribute::Encrypt(false),
+            AttributeType::Decrypt => Attribute::Decrypt(false),
+            _ => Attribute::Derive(false),
+        })
+        .collect();
+    if template.is_empty() {
+        return Ok(());
+    }
+    s.update_attributes(h, &template).map_err(|e| {
+        Error::new(
+            ErrorKind::KmsFailure,
+            format!("PKCS#11 key {key_id}: the token refused to disable it (C_SetAttributeValue)"),
+        )
+        .with_source(e)
+    })
+}
