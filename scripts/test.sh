@@ -108,6 +108,7 @@ step_kms_pkcs11() (
   [ "$rc" = 0 ] || exit 1
   # shellcheck disable=SC1091
   . target/services/softhsm/env || exit 1
+  echo "PKCS#11: SoftHSM2 $(softhsm2-util --version 2>/dev/null) (the gap list is pinned per library version in core/tests/kms_pkcs11.rs)"
   cargo test -p tresor --features pkcs11 --test kms_pkcs11 -- --nocapture
 )
 

@@ -132,8 +132,27 @@ pub(super) fn attr_key_type(list: &[Attribute]) -> Option<KeyType> {
 
 /// The spec of a key from its private (or secret) object.
 pub(super) fn key_spec(s: &Session, k: &KeyObjects, key_id: &KmsKeyId) -> Result<KmsKeySpec> {
+    let disabled = || {
+        Error::new(
+            ErrorKind::KmsKeyDisabled,
+            format!(
+                "PKCS#11 key {key_id} may not be used (disabled: no sign, encrypt, decrypt or derive permission)"
+            ),
+        )
+    };
     if let Some(h) = k.secret {
-        let a = attrs(s, h, &[AttributeType::KeyType])?;
+        let a = attrs(
+            s,
+            h,
+            &[
+                AttributeType::KeyType,
+                AttributeType::Encrypt,
+                AttributeType::Decrypt,
+            ],
+        )?;
+        if !attr_bool(&a, AttributeType::Encrypt) && !attr_bool(&a, AttributeType::Decrypt) {
+            return Err(disabled());
+        }
         return match attr_key_type(&a) {
             Some(t) if t == KeyType::AES => Ok(KmsKeySpec::Symmetric),
             _ => Err(kms_err(format!(
@@ -159,6 +178,17 @@ pub(super) fn key_spec(s: &Session, k: &KeyObjects, key_id: &KmsKeyId) -> Result
             "PKCS#11 key {key_id} is of a type or curve this driver does not use"
         ))
     };
+    if ![
+        AttributeType::Sign,
+        AttributeType::Decrypt,
+        AttributeType::Derive,
+    ]
+    .iter()
+    .any(|t| attr_bool(&a, *t))
+    {
+        // What `disable_on` leaves; without a use the key's purpose cannot be told either.
+        return Err(disabled());
+    }
     let kt = attr_key_type(&a).ok_or_else(unsupported)?;
     if kt == KeyType::EC {
         let curve = attr_bytes(&a, AttributeType::EcParams)
