@@ -110,7 +110,7 @@ run_tests() {
   fresh_venv "$v"
 
   step "mypy --strict (tests, against the installed package and its stubs)"
-  if (cd "$pkg/tests" && "$v/bin/python" -m mypy --strict --python-version 3.9 --cache-dir "$work/mypy-cache" \
+  if (cd "$pkg/tests" && "$v/bin/python" -m mypy --strict --cache-dir "$work/mypy-cache" \
     --explicit-package-bases . >"$logs/mypy.log" 2>&1); then
     note "mypy --strict: $(tail -n1 "$logs/mypy.log")"
   else
@@ -151,6 +151,47 @@ run_tests() {
   return "$failed"
 }
 
+# Other CPython versions found on the machine (the oldest the wheel supports, 3.9, and the newest): the same
+# abi3 wheel installed in a venv of each, with the key, interop and vector tests. TRESOR_PY_EXTRA lists
+# interpreters explicitly ("" for none).
+extra_pythons() {
+  if [ -n "${TRESOR_PY_EXTRA+x}" ]; then
+    printf '%s\n' $TRESOR_PY_EXTRA
+    return
+  fi
+  local v p root
+  root="$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"
+  for v in 3.9 3.13; do
+    p="$(command -v "python$v" 2>/dev/null || true)"
+    [ -n "$p" ] && "$p" -c 'import sys' 2>/dev/null || p="$(ls -d "$root"/versions/"$v".*/bin/python"$v" 2>/dev/null | sort -V | tail -n1 || true)"
+    [ -n "$p" ] && [ -x "$p" ] && printf '%s\n' "$p"
+  done
+}
+
+run_other_pythons() {
+  local p ver v failed=0
+  while read -r p; do
+    [ -n "$p" ] || continue
+    ver="$("$p" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" || continue
+    v="$work/venv-py$ver"
+    step "the same wheel on Python $ver ($p)"
+    if ! { "$p" -m venv --clear "$v" && "$v/bin/python" -m pip install -q "$wheel" pytest cryptography typing_extensions; } \
+      >"$logs/pip-py$ver.log" 2>&1; then
+      note "Python $ver: not run (venv or pip failed, see $logs/pip-py$ver.log)"
+      continue
+    fi
+    if (cd "$work" && "$v/bin/python" -m pytest -p no:cacheprovider -c "$pkg/pyproject.toml" --rootdir "$pkg" -q \
+      "$pkg/tests/test_keys.py" "$pkg/tests/test_interop.py" "$pkg/tests/test_vectors.py" >"$logs/pytest-py$ver.log" 2>&1); then
+      note "Python $ver: $(tail -n1 "$logs/pytest-py$ver.log" | tr -d '=' | sed 's/^ *//')"
+    else
+      tail -30 "$logs/pytest-py$ver.log"
+      note "Python $ver: FAILED ($(tail -n1 "$logs/pytest-py$ver.log" | tr -d '='))"
+      failed=1
+    fi
+  done < <(extra_pythons)
+  return "$failed"
+}
+
 print_summary() {
   printf '\n== python: summary (%s s)\n' "$(($(date +%s) - started))"
   local s
@@ -163,6 +204,7 @@ case "$cmd" in
     build_wheel "$profile"
     rc=0
     run_tests || rc=1
+    run_other_pythons || rc=1
     print_summary
     exit "$rc"
     ;;

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# The JVM side's tests: builds every Maven module under bindings-jvm/ and runs its JUnit tests (the driver API's
-# binary-shape test, the conformance suite against the reference fixture and its broken variants), then prints a
-# summary. Installs a JDK 17 and Maven with apt-get when missing. Meant to be called by scripts/test.sh.
+# The JVM side's tests: builds every Maven module under bindings-jvm/ (the native library through cargo, the tresor
+# jar, the Canton driver jar) and runs their JUnit tests under -Xcheck:jni: the driver API's binary-shape test, the
+# conformance suite against its reference fixture and broken variants, the Java API (shared vectors, every error code,
+# 8 threads through one vault, use after close, no secret in toString), and Canton's conformance cases against the
+# packaged driver jar for the software backend and, when their services can be had, PKCS#11 on SoftHSM2 and AWS on
+# local-kms (each with and without key generation). Then: no -Xcheck:jni warning anywhere, the driver jar's entries,
+# and the README's Java example compiled and run against the jar. Prints a summary; exits non-zero on any failure.
 #
 # Usage: bindings-jvm/scripts/test.sh [--offline]
 #        (from any directory; the build is `mvn package` of bindings-jvm/pom.xml after removing the modules' target/)
 # Environment: TRESOR_SKIP_INSTALL=1 (install nothing), TRESOR_MAVEN_OFFLINE=1 (same as --offline: Maven's -o,
-#              for a machine whose ~/.m2 already holds everything from one online run).
+#              for a machine whose ~/.m2 already holds everything from one online run),
+#              TRESOR_JVM_SERVICES=0 (do not start SoftHSM2 and local-kms: those backends report "blocked").
+# Services started here are stopped on exit. The native library is built by cargo into target/jvm (release).
 set -uo pipefail
 
 DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$DIR/.." && pwd)
 LOG_DIR="$DIR/target"
 LOG="$LOG_DIR/test.log"
 OFFLINE=()
@@ -27,9 +34,59 @@ if ! command -v javac >/dev/null || [ "$(java_major)" -lt 17 ] 2>/dev/null; then
   apt_install openjdk-17-jdk-headless || { echo "bindings-jvm: no JDK 17"; exit 1; }
 fi
 command -v mvn >/dev/null || apt_install maven || { echo "bindings-jvm: no Maven"; exit 1; }
+command -v cargo >/dev/null || { echo "bindings-jvm: no cargo (install Rust with rustup)"; exit 1; }
 
 mkdir -p "$LOG_DIR"
-echo "java: $(java -version 2>&1 | head -n1); $(mvn -v 2>/dev/null | head -n1 | sed 's/\x1b\[[0-9;]*m//g')"
+echo "java: $(java -version 2>&1 | head -n1); $(mvn -v 2>/dev/null | head -n1 | sed 's/\x1b\[[0-9;]*m//g'); $(cargo --version)"
+
+# --- services (stopped on exit) ------------------------------------------------------------------------------------
+declare -A BACKEND=([software]="ran")
+STARTED=()
+stop_services() {
+  local s
+  for s in "${STARTED[@]}"; do
+    bash "$ROOT/scripts/services/$s.sh" stop >/dev/null 2>&1 || true
+  done
+}
+trap stop_services EXIT
+
+start_service() { # name -> 0 started, else sets BACKEND blocked reason
+  local name=$1 out status
+  out=$(bash "$ROOT/scripts/services/$name.sh" start 2>&1)
+  status=$?
+  if [ "$status" = 0 ]; then
+    STARTED+=("$name")
+    return 0
+  fi
+  local reason
+  reason=$(printf '%s\n' "$out" | sed -n 's/^blocked: //p' | tail -n1)
+  [ -n "$reason" ] || reason="$name.sh start failed (status $status): $(printf '%s\n' "$out" | tail -n1)"
+  echo "$reason"
+  return 1
+}
+
+if [ "${TRESOR_JVM_SERVICES:-1}" = 0 ]; then
+  BACKEND[pkcs11]="blocked: TRESOR_JVM_SERVICES=0"
+  BACKEND[aws]="blocked: TRESOR_JVM_SERVICES=0"
+else
+  if reason=$(start_service softhsm); then
+    # shellcheck disable=SC1091
+    . "$ROOT/target/services/softhsm/env"
+    export SOFTHSM2_CONF TRESOR_TEST_PKCS11_MODULE TRESOR_TEST_PKCS11_TOKEN TRESOR_TEST_PKCS11_PIN_FILE
+    BACKEND[pkcs11]="ran"
+  else
+    BACKEND[pkcs11]="blocked: $reason"
+  fi
+  if reason=$(start_service local-kms); then
+    TRESOR_TEST_AWS_ENDPOINT=$(bash "$ROOT/scripts/services/local-kms.sh" url)
+    export TRESOR_TEST_AWS_ENDPOINT AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+    BACKEND[aws]="ran"
+  else
+    BACKEND[aws]="blocked: $reason"
+  fi
+fi
+
+# --- build and test -------------------------------------------------------------------------------------------------
 start=$(date +%s)
 # What `mvn clean` would do, without needing the clean plugin: a machine that ran `mvn package` once can run this
 # offline. Stale classes of deleted sources would otherwise still run as tests.
@@ -37,6 +94,7 @@ for module_pom in "$DIR"/*/pom.xml; do rm -rf "$(dirname "$module_pom")/target";
 mvn -f "$DIR/pom.xml" -B -ntp "${OFFLINE[@]}" package >"$LOG" 2>&1
 status=$?
 elapsed=$(( $(date +%s) - start ))
+cargo_line=$(grep -m1 'Finished .*release' "$LOG" | sed 's/^ *//')
 
 # One line per test class from the Surefire reports, then the totals.
 passed=0 failed=0 skipped=0
@@ -56,6 +114,57 @@ if [ "$status" -ne 0 ]; then
   grep -v '^\[INFO\] \(Download\|Building jar\)' "$LOG" | tail -n 40
   [ "$failed" -gt 0 ] || failed=1
 fi
-echo "bindings-jvm: Maven build $( [ "$status" -eq 0 ] && echo ok || echo FAILED ) in ${elapsed}s (log: ${LOG#"$DIR"/})"
+
+# --- -Xcheck:jni: every forked test JVM ran with it; the JVM prints its findings outside the test protocol ----------
+checks=0
+jni_warnings=$(grep -rhE 'WARNING in native method|FATAL ERROR in native method|JNI local refs: [0-9]+, exceeds' \
+  "$DIR"/*/target/surefire-reports "$LOG" 2>/dev/null | sort | uniq -c)
+if [ -n "$jni_warnings" ]; then
+  echo "-Xcheck:jni: warnings:"; echo "$jni_warnings"; checks=1
+else
+  echo "-Xcheck:jni: no warnings (surefire reports, dump streams and build log scanned)"
+fi
+
+# --- the driver jar's entries --------------------------------------------------------------------------------------
+DRIVER_JAR="$DIR/tresor-canton-driver/target/tresor-canton-driver-0.1.0.jar"
+if [ -f "$DRIVER_JAR" ]; then
+  entries=$(unzip -Z1 "$DRIVER_JAR" 2>/dev/null || jar tf "$DRIVER_JAR")
+  foreign=$(grep -Ev '^(io/$|io/tresor/|native/|META-INF/$|META-INF/MANIFEST.MF$|META-INF/services/com\.digitalasset\.canton\.crypto\.kms\.driver\.api(\.v1)?\.KmsDriverFactory$|META-INF/maven/(io\.tresor/.*)?$|META-INF/services/$)' <<<"$entries")
+  if [ -n "$foreign" ]; then
+    echo "driver jar: entries Canton ships or that do not belong:"; echo "$foreign" | head -n 20; checks=1
+  else
+    echo "driver jar: $(wc -l <<<"$entries") entries, $(du -h "$DRIVER_JAR" | cut -f1), only io/tresor/**, native/linux-x86_64/libtresor_jni.so and the two service files"
+  fi
+else
+  echo "driver jar: not built"; checks=1
+fi
+
+# --- the README's Java example, compiled and run against the tresor jar ----------------------------------------------
+TRESOR_JAR="$DIR/tresor/target/tresor-0.1.0.jar"
+EXAMPLE_DIR="$LOG_DIR/readme-example"
+rm -rf "$EXAMPLE_DIR"; mkdir -p "$EXAMPLE_DIR/src"
+sed -n '/<!-- java-example:begin -->/,/<!-- java-example:end -->/p' "$DIR/README.md" | sed '1,/^```java/d;/^```/,$d' >"$EXAMPLE_DIR/src/Example.java"
+if [ ! -s "$EXAMPLE_DIR/src/Example.java" ]; then
+  echo "README example: not found between the java-example markers"; checks=1
+elif [ ! -f "$TRESOR_JAR" ]; then
+  echo "README example: the tresor jar was not built"; checks=1
+elif ! javac -d "$EXAMPLE_DIR/classes" -cp "$TRESOR_JAR" "$EXAMPLE_DIR/src/Example.java" >"$EXAMPLE_DIR/javac.log" 2>&1; then
+  echo "README example: does not compile"; cat "$EXAMPLE_DIR/javac.log"; checks=1
+elif ! (cd "$EXAMPLE_DIR" && java -Xcheck:jni -cp "$TRESOR_JAR:classes" Example >"$EXAMPLE_DIR/run.log" 2>&1); then
+  echo "README example: compiles, fails when run:"; tail -n 20 "$EXAMPLE_DIR/run.log"; checks=1
+elif grep -q 'WARNING in native method' "$EXAMPLE_DIR/run.log"; then
+  echo "README example: -Xcheck:jni warnings"; checks=1
+else
+  echo "README example: compiled and ran ($(wc -l <"$EXAMPLE_DIR/run.log") lines of output, -Xcheck:jni clean)"
+fi
+
+# --- what ran -------------------------------------------------------------------------------------------------------
+vectors=$(find "$ROOT/tests/vectors" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l)
+echo "shared vectors: $vectors file(s) in tests/vectors$( [ "$vectors" = 0 ] && echo ' (none yet: the runner reports a skipped case)')"
+for b in software pkcs11 aws; do
+  printf 'driver backend %-9s %s\n' "$b:" "${BACKEND[$b]:-blocked: unknown}"
+  case "${BACKEND[$b]:-}" in blocked:*) echo "${BACKEND[$b]} ($b)";; esac
+done
+echo "bindings-jvm: Maven build $( [ "$status" -eq 0 ] && echo ok || echo FAILED ) in ${elapsed}s${cargo_line:+ (cargo: $cargo_line)} (log: ${LOG#"$DIR"/})"
 echo "bindings-jvm: $passed passed, $failed failed, $skipped skipped"
-exit "$status"
+[ "$status" -eq 0 ] && [ "$checks" -eq 0 ]

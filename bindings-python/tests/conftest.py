@@ -6,6 +6,7 @@ import glob
 import os
 import pathlib
 import shutil
+import socket
 import subprocess
 import secrets
 import uuid
@@ -53,8 +54,21 @@ def write_kms_key(directory: pathlib.Path) -> None:
     (directory / "tresor-kms.key").write_text(secrets.token_hex(32))
 
 
+def _reachable(url: str) -> bool:
+    """Whether the server of a postgres:// URL accepts TCP connections (the URL file outlives the server)."""
+    hostport = url.split("@", 1)[-1].split("/", 1)[0]
+    host, _, port = hostport.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port or 5432)), timeout=2):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def _require_postgres() -> str:
     url = postgres_url()
+    if url is not None and not _reachable(url):
+        url = None
     if url is None:
         if os.environ.get("TRESOR_REQUIRE_POSTGRES") == "1":
             pytest.fail("TRESOR_REQUIRE_POSTGRES=1 but no PostgreSQL URL (scripts/services/postgres.sh start)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import sqlite3
 from collections.abc import Iterator
@@ -175,4 +174,9 @@ def test_exceptions_are_catchable_by_family_and_builtin() -> None:
         tresor.PublicKey.from_der(b"junk")
     with pytest.raises(exc.InputError):
         tresor.PublicKey.from_der(b"junk")
-    assert not os.environ.get("TRESOR_NEVER_SET")
+
+
+def test_package_exports_every_exception() -> None:
+    assert set(exc.__all__) <= set(tresor.__all__)
+    for name in tresor.__all__:
+        assert hasattr(tresor, name), name

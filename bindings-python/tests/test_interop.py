@@ -165,14 +165,14 @@ def test_ecies_cbc_both_ways() -> None:
         ct = ours.public_key.encrypt(pt, "ecies-hkdf-hmac-sha-256-aes-128-cbc")
         assert peer_ecies_decrypt(theirs, ct) == pt
         assert ours.decrypt(peer_ecies_encrypt(theirs.public_key(), pt)) == pt
-    ct = bytearray(peer_ecies_encrypt(theirs.public_key(), b"secret"))
-    ct[20] ^= 1  # inside the ephemeral point
+    bad_point = bytearray(peer_ecies_encrypt(theirs.public_key(), b"secret"))
+    bad_point[20] ^= 1  # inside the ephemeral point: not on the curve, or another shared secret
     with pytest.raises(tresor.TresorError):
-        ours.decrypt(ct)
-    ct = bytearray(peer_ecies_encrypt(theirs.public_key(), b"secret"))
-    ct[-1] ^= 1
+        ours.decrypt(bad_point)
+    bad_tag = bytearray(peer_ecies_encrypt(theirs.public_key(), b"secret"))
+    bad_tag[-1] ^= 1
     with pytest.raises(tresor.DecryptionFailed):
-        ours.decrypt(ct)
+        ours.decrypt(bad_tag)
 
 
 def test_ecies_gcm_legacy_round_trip() -> None:

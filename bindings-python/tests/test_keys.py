@@ -119,10 +119,10 @@ def test_encrypt_decrypt(
     for pt in [b"", b"x", b"secret" * 5, bytes(190)]:
         ct = key.public_key.encrypt(wrap(pt))
         assert key.decrypt(wrap(ct)) == pt
-    ct = bytearray(key.encrypt(b"secret"))
-    ct[-1] ^= 1
+    tampered = bytearray(key.encrypt(b"secret"))
+    tampered[-1] ^= 1
     with pytest.raises(tresor.DecryptionFailed):
-        key.decrypt(ct)
+        key.decrypt(tampered)
 
 
 def test_ecies_lengths_and_legacy(keys: dict[str, tresor.PrivateKey]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import tresor
+import tresor.hazmat
 from conftest import envelope_config, write_kms_key
 
 

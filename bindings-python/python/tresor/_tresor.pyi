@@ -14,6 +14,26 @@ _Usage: TypeAlias = str | Iterable[str]
 _Path: TypeAlias = str | os.PathLike[str]
 
 __version__: str
+__all__ = [
+    "__version__",
+    "PublicKey",
+    "PrivateKey",
+    "AesGcmKey",
+    "SealedExport",
+    "hmac_sha256",
+    "hmac_sha256_verify",
+    "hkdf_sha256",
+    "canton_hash",
+    "ecdsa_der_to_raw",
+    "ecdsa_raw_to_der",
+    "key_usage",
+    "scheme_name",
+    "open_sealed_export",
+    "Vault",
+    "KeyInfo",
+    "Health",
+    "_hazmat_export_private_key",
+]
 
 @final
 class PublicKey:
@@ -42,7 +62,7 @@ class PublicKey:
     def spec(self) -> str: ...
     def verify(self, signature: _Buffer, message: _Buffer, algorithm: str | None = None) -> None: ...
     def encrypt(self, plaintext: _Buffer, algorithm: str | None = None) -> bytes: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 @final
