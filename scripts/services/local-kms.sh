@@ -73,6 +73,17 @@ ours() {
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$BIN"
 }
 
+# The pid of the local-kms process running this script's binary (its path is private to this checkout),
+# if any. `setsid` runs the server in the started process, or in a child of it when that process leads a
+# process group; this finds it either way.
+find_pid() {
+  local d
+  for d in /proc/[0-9]*; do
+    [ "$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)" = "$BIN " ] && { echo "${d#/proc/}"; return 0; }
+  done
+  return 1
+}
+
 cmd_stop() {
   local pid i
   pid=$(read_pid)
@@ -107,13 +118,20 @@ cmd_start() {
   PORT="$PORT" KMS_DATA_PATH="$STATE/data" KMS_REGION="$REGION" KMS_ACCOUNT_ID="$ACCOUNT" \
     setsid "$BIN" >"$STATE/server.log" 2>&1 </dev/null &
   echo $! >"$STATE/pid"
-  local i
+  local i pid
   for i in $(seq 1 100); do
     if port_open "$PORT"; then break; fi
-    ours "$(read_pid)" || { tail -n 20 "$STATE/server.log" >&2 || true; die "local-kms exited (log: $STATE/server.log)"; }
+    if ! ours "$(read_pid)"; then
+      pid=$(find_pid) || { tail -n 20 "$STATE/server.log" >&2 || true; die "local-kms exited (log: $STATE/server.log)"; }
+      echo "$pid" >"$STATE/pid"
+    fi
     [ "$i" = 100 ] && die "local-kms does not answer on port $PORT after 20 s (log: $STATE/server.log)"
     sleep 0.2
   done
+  if ! ours "$(read_pid)"; then
+    pid=$(find_pid) || die "local-kms answers on port $PORT but its process is not found"
+    echo "$pid" >"$STATE/pid"
+  fi
   # It answers on TCP; check that it speaks the KMS API (ListKeys), not just that the port is open.
   local url="http://127.0.0.1:$PORT"
   if command -v curl >/dev/null; then
