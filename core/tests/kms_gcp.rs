@@ -264,7 +264,7 @@ async fn ecdsa_is_signed_by_digest_and_verifies_locally() {
     }
 }
 
-/// Needs no emulator: the bound is checked by the bounds layer before any request (the endpoint is a
+/// Needs no server: the bound is checked by the bounds layer before any request (the endpoint is a
 /// closed port, so a request would fail as `KmsUnavailable`, not `InputTooLarge`).
 #[tokio::test]
 async fn sign_input_over_4096_bytes_is_refused_locally() {

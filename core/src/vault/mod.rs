@@ -29,7 +29,7 @@
 //! | `register_kms_key` | Canton's `register_kms_signing_key` / `register_kms_encryption_key` |
 //! | `rotate_kms_node_key` | Canton's `rotate_kms_node_key`: register a KMS key as a node key's successor |
 //! | `wrapper_key_id`, `rotate_wrapper_key`, `rotate_data_key` | envelope administration |
-//! | `wrapper_keys`, `retire_wrapper_key` | old wrapper keys: list them, disable or delete them in the KMS |
+//! | `wrapper_keys`, `retire_wrapper_key` | old wrapper keys: list them, disable or delete them in the KMS (Rust and the CLI only so far) |
 //! | `export_sealed`, `import_sealed` | a key sealed under a password (Argon2id + AES-256-GCM) |
 //! | `import_private_key`, `import_private_keys` | store caller-held keys |
 //! | `health` | the KMS's health (`Ok` in clear mode) |

@@ -153,7 +153,7 @@ impl Vault {
                 old.push(info);
             }
         }
-        old.sort_by(|a, b| b.replaced_at_ms.cmp(&a.replaced_at_ms));
+        old.sort_by_key(|k| std::cmp::Reverse(k.replaced_at_ms));
         out.extend(old);
         Ok(out)
     }

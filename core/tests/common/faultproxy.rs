@@ -289,7 +289,7 @@ pub(crate) fn gcp_target(method: &str, path: &str) -> String {
     }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     // Collections sit at odd positions after "v1": v1/projects/p/locations/l/keyRings/r/…
-    let is_collection = parts.len() % 2 == 0;
+    let is_collection = parts.len().is_multiple_of(2);
     let collection = if is_collection {
         parts.last().copied().unwrap_or("")
     } else {

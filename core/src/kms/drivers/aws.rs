@@ -9,7 +9,8 @@
 //! * Asymmetric decryption: RSA-2048 with `RSAES_OAEP_SHA_256`. AWS KMS has no EC encryption, so ECIES is
 //!   not offered.
 //! * Symmetric: `SYMMETRIC_DEFAULT` keys with `Encrypt`/`Decrypt`.
-//! * Deletion is `ScheduleKeyDeletion{PendingWindowInDays = 7}`.
+//! * Deletion is `ScheduleKeyDeletion{PendingWindowInDays = 7}`; [`KmsDriver::disable_key`] (a tresor
+//!   extension) is `DisableKey`. Both take a key id or ARN, so aliases are resolved first (`DescribeKey`).
 //!
 //! Errors are classified as spec §4 describes: throttling → [`ErrorKind::KmsThrottled`]; internal errors,
 //! timeouts, I/O and 5xx → [`ErrorKind::KmsUnavailable`] (both retryable); access denied →

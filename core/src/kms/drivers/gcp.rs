@@ -264,7 +264,7 @@ fn wrong_kind(key_id: &KmsKeyId, want: &str) -> Error {
 
 impl GcpKms {
     /// Build the client. No request is sent except the key ring check: when the key ring is missing it
-    /// is created (an emulator starts empty; in production the ring exists and only `get` is used). A
+    /// is created (a test server starts empty; in production the ring exists and only `get` is used). A
     /// failing check does not fail construction; [`KmsDriver::health`] reports it.
     pub async fn connect(config: GcpConfig) -> Result<Self> {
         for (what, v) in [
