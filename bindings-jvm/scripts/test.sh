@@ -11,7 +11,8 @@
 #        (from any directory; the build is `mvn package` of bindings-jvm/pom.xml after removing the modules' target/)
 # Environment: TRESOR_SKIP_INSTALL=1 (install nothing), TRESOR_MAVEN_OFFLINE=1 (same as --offline: Maven's -o,
 #              for a machine whose ~/.m2 already holds everything from one online run),
-#              TRESOR_JVM_SERVICES=0 (do not start SoftHSM2 and local-kms: those backends report "blocked").
+#              TRESOR_JVM_SERVICES=0 (do not start SoftHSM2 and local-kms: those backends report "blocked"),
+#              TRESOR_LOCAL_KMS_PORT (default 54291, local-kms's port for this run).
 # Services started here are stopped on exit. The native library is built by cargo into target/jvm (release).
 set -uo pipefail
 
@@ -50,18 +51,24 @@ stop_services() {
 }
 trap stop_services EXIT
 
-start_service() { # name -> 0 started, else sets BACKEND blocked reason
-  local name=$1 out status
-  out=$(bash "$ROOT/scripts/services/$name.sh" start 2>&1)
-  status=$?
-  if [ "$status" = 0 ]; then
-    STARTED+=("$name")
-    return 0
-  fi
-  local reason
-  reason=$(printf '%s\n' "$out" | sed -n 's/^blocked: //p' | tail -n1)
-  [ -n "$reason" ] || reason="$name.sh start failed (status $status): $(printf '%s\n' "$out" | tail -n1)"
-  echo "$reason"
+# Start a service (not in a subshell: STARTED must reach the exit trap). On failure, REASON says why.
+REASON=""
+start_service() {
+  local name=$1 out status attempt
+  # Up to three attempts: local-kms.sh can take a server that has not exec'd yet for one that exited (it reads
+  # /proc/<pid>/cmdline right after the fork), which happens on a loaded machine.
+  for attempt in 1 2 3; do
+    out=$(bash "$ROOT/scripts/services/$name.sh" start 2>&1)
+    status=$?
+    if [ "$status" = 0 ]; then
+      STARTED+=("$name")
+      return 0
+    fi
+    [ "$status" = 3 ] && break
+    sleep 1
+  done
+  REASON=$(printf '%s\n' "$out" | sed -n 's/^blocked: //p' | tail -n1)
+  [ -n "$REASON" ] || REASON="$name.sh start failed (status $status): $(printf '%s\n' "$out" | tail -n1)"
   return 1
 }
 
@@ -69,20 +76,22 @@ if [ "${TRESOR_JVM_SERVICES:-1}" = 0 ]; then
   BACKEND[pkcs11]="blocked: TRESOR_JVM_SERVICES=0"
   BACKEND[aws]="blocked: TRESOR_JVM_SERVICES=0"
 else
-  if reason=$(start_service softhsm); then
+  if start_service softhsm; then
     # shellcheck disable=SC1091
     . "$ROOT/target/services/softhsm/env"
     export SOFTHSM2_CONF TRESOR_TEST_PKCS11_MODULE TRESOR_TEST_PKCS11_TOKEN TRESOR_TEST_PKCS11_PIN_FILE
     BACKEND[pkcs11]="ran"
   else
-    BACKEND[pkcs11]="blocked: $reason"
+    BACKEND[pkcs11]="blocked: $REASON"
   fi
-  if reason=$(start_service local-kms); then
+  # Our own port, so that a local-kms someone else runs on the default port does not block this run.
+  export TRESOR_LOCAL_KMS_PORT="${TRESOR_LOCAL_KMS_PORT:-54291}"
+  if start_service local-kms; then
     TRESOR_TEST_AWS_ENDPOINT=$(bash "$ROOT/scripts/services/local-kms.sh" url)
     export TRESOR_TEST_AWS_ENDPOINT AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
     BACKEND[aws]="ran"
   else
-    BACKEND[aws]="blocked: $reason"
+    BACKEND[aws]="blocked: $REASON"
   fi
 fi
 

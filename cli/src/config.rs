@@ -96,7 +96,45 @@ pub(crate) struct InitChoices {
     pub(crate) store_url: String,
     pub(crate) mode: InitMode,
     pub(crate) kms_path: String,
-    pub(crate) key_file: String,
+    /// Where the software KMS master key comes from (paths as written).
+    pub(crate) master: InitMaster,
+}
+
+/// The software KMS master key `tresor init` configures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InitMaster {
+    /// `key-file = …`: 32 random bytes (hex).
+    KeyFile(String),
+    /// `passphrase-file = …`.
+    PassphraseFile(String),
+    /// No line: the passphrase comes from `TRESOR_KMS_PASSPHRASE` or is asked on the terminal.
+    Passphrase,
+}
+
+impl InitMaster {
+    /// The config lines of the master key source (with their comment).
+    fn lines(&self) -> String {
+        match self {
+            Self::KeyFile(f) => format!(
+                "# The master key of the software KMS: 32 random bytes (hex), mode 0600. The other kind is a\n\
+                 # passphrase (passphrase-file = \"…\", TRESOR_KMS_PASSPHRASE, or a prompt): the kind is fixed\n\
+                 # when the KMS is created (tresor init --kms-passphrase or --kms-passphrase-file).\n\
+                 key-file = {}\n",
+                tresor::util::quote(f)
+            ),
+            Self::PassphraseFile(f) => format!(
+                "# The master key of the software KMS is derived (Argon2id) from the passphrase on the first\n\
+                 # line of this file (mode 0600). The kind (passphrase or key file) is fixed when the KMS is\n\
+                 # created.\n\
+                 passphrase-file = {}\n",
+                tresor::util::quote(f)
+            ),
+            Self::Passphrase => "# The master key of the software KMS is derived (Argon2id) from a passphrase: the\n\
+                 # TRESOR_KMS_PASSPHRASE environment variable, else asked on the terminal (or set\n\
+                 # passphrase-file = \"…\"). The kind (passphrase or key file) is fixed when the KMS is created.\n"
+                .to_string(),
+        }
+    }
 }
 
 /// The mode `tresor init` configures.
@@ -140,9 +178,7 @@ pub(crate) fn render(c: &InitChoices) -> String {
          [kms]\n\
          type = \"software\"\n\
          path = {kms}\n\
-         # The master key of the software KMS: 32 random bytes (hex), mode 0600. Alternatives:\n\
-         # passphrase-file = \"…\", or the TRESOR_KMS_PASSPHRASE environment variable, or a prompt.\n\
-         key-file = {key}\n\
+         {master}\
          # Canton's KMS audit logging: every KMS call is logged (redacted, hash-chained) to\n\
          # tresor-kms-audit.log next to this file (KMS_LOG_FILE_NAME or --kms-log-file-name to move it).\n\
          audit-logging = true\n\
@@ -158,7 +194,7 @@ pub(crate) fn render(c: &InitChoices) -> String {
         provider = tresor::util::quote(provider),
         enc = tresor::util::quote(enc),
         kms = tresor::util::quote(&c.kms_path),
-        key = tresor::util::quote(&c.key_file),
+        master = c.master.lines(),
     )
 }
 
@@ -184,7 +220,7 @@ mod tests {
             store_url: "sqlite://tresor.db".into(),
             mode: InitMode::Envelope,
             kms_path: "tresor-kms.db".into(),
-            key_file: "tresor-kms.key".into(),
+            master: InitMaster::KeyFile("tresor-kms.key".into()),
         });
         std::fs::write(&f, text).expect("write");
         let cfg = Config::from_toml_file(&f).expect("reads");
@@ -205,6 +241,41 @@ mod tests {
             tresor::kms::registry::SoftwareMaster::KeyFile(base.join("tresor-kms.key"))
         );
         assert!(matches!(cfg.mode(), Ok(Mode::Envelope(_))));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn rendered_passphrase_configs_read_back() {
+        let d = tmp("render-passphrase");
+        let base = absolute(&d);
+        for (master, want) in [
+            (
+                InitMaster::PassphraseFile("secrets/pw".into()),
+                tresor::kms::registry::SoftwareMaster::PassphraseFile(base.join("secrets/pw")),
+            ),
+            (
+                InitMaster::Passphrase,
+                tresor::kms::registry::SoftwareMaster::Supplied,
+            ),
+        ] {
+            let f = d.join("tresor.toml");
+            std::fs::write(
+                &f,
+                render(&InitChoices {
+                    store_url: "sqlite://tresor.db".into(),
+                    mode: InitMode::External,
+                    kms_path: "tresor-kms.db".into(),
+                    master,
+                }),
+            )
+            .expect("write");
+            let cfg = Config::from_toml_file(&f).expect("reads");
+            assert_eq!(
+                cfg.kms().and_then(|k| k.software()).map(|s| &s.master),
+                Some(&want)
+            );
+            assert!(matches!(cfg.mode(), Ok(Mode::External)));
+        }
         let _ = std::fs::remove_dir_all(&d);
     }
 }

@@ -133,6 +133,10 @@ async fn run(dir: &Path, n: u32, temporary: bool, ui: Ui) -> Result<(), Failure>
     // 1. A store with envelope encryption on the software KMS.
     let t = Instant::now();
     create_key_file(&dir.join(KEY_FILE)).map_err(context("creating the KMS key file"))?;
+    // The store and the KMS are private files, as `tresor init` makes them (SQLite gives its -wal and
+    // -shm files the same mode).
+    crate::files::create_private_file(&dir.join(STORE), "key store")?;
+    crate::files::create_private_file(&dir.join(KMS), "software KMS")?;
     let (kms, vault) = open_vault(dir).await?;
     let t_create = t.elapsed();
     let create_calls = kms.total_calls();

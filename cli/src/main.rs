@@ -42,12 +42,20 @@ read ./tresor.toml (or --config, or TRESOR_CONFIG); environment variables overri
   TRESOR_STORE_URL, TRESOR_CRYPTO_PROVIDER, TRESOR_ENCRYPTION_TYPE, TRESOR_WRAPPER_KEY_ID,
   TRESOR_REVERTED, TRESOR_KMS_TYPE, TRESOR_KMS_PATH, TRESOR_KMS_KEY_FILE,
   TRESOR_KMS_PASSPHRASE_FILE, TRESOR_KMS_PASSPHRASE, TRESOR_KMS_AUDIT_LOGGING,
-  TRESOR_CACHE_MAX_ENTRIES, TRESOR_CACHE_IDLE_TIMEOUT_SECONDS, TRESOR_STORAGE_ROLE.
-With kms audit-logging = true every KMS call is logged (Canton's format, hash-chained) to
-  --kms-log-file-name, KMS_LOG_FILE_NAME or ./tresor-kms-audit.log next to the config; also
-  KMS_LOG_IMMEDIATE_FLUSH, KMS_LOG_FILE_ROLLING_PATTERN (yyyy-MM-dd), KMS_LOG_FILE_HISTORY.
+  TRESOR_AUDIT_KEY_USE, TRESOR_CACHE_MAX_ENTRIES, TRESOR_CACHE_IDLE_TIMEOUT_SECONDS,
+  TRESOR_STORAGE_ROLE.
+With kms audit-logging = true every KMS call and key operation is logged (Canton's format,
+  hash-chained) to --kms-log-file-name, KMS_LOG_FILE_NAME or ./tresor-kms-audit.log next to the
+  config (mode 0600); also KMS_LOG_IMMEDIATE_FLUSH, KMS_LOG_FILE_ROLLING_PATTERN (yyyy-MM-dd),
+  KMS_LOG_FILE_HISTORY. [audit] key-use = true also logs every sign and decrypt by fingerprint.
 --canton-config canton.conf --node participant1 reads the crypto block of a Canton config instead.
-Export passwords: --password-file, TRESOR_EXPORT_PASSWORD, or a prompt (never an argument).
+Export passwords: --password-file, TRESOR_EXPORT_PASSWORD, or a prompt (never an argument); at least
+  12 characters unless --allow-short-password.
+Secret files (KMS key file, passphrase, PIN and password files) must not be readable by group or
+  others (chmod 600): tresor refuses them, as ssh refuses such private keys.
+A key in the store is named by its fingerprint, a unique prefix of it, or its name.
+Output files: a regular file is replaced atomically (with --force); a FIFO or a character device
+  (/dev/null, /dev/stdout) is written in place.
 
 Key specs: ec-curve-25519, ec-p-256, ec-p-384, ec-secp-256k-1, rsa-2048.
 Key usages: namespace, sequencer-auth, protocol, proof-of-ownership.
@@ -240,8 +248,8 @@ fn main() -> ExitCode {
         Command::DataKey(c) => node::data_key_cmd(&ctx, c),
         Command::Audit(c) => node::audit_cmd(&ctx, c),
         Command::Kms(c) => node::kms_cmd(&ctx, c),
-        Command::Keygen(a) => offline::keygen(a),
-        Command::Fingerprint(a) => offline::fingerprint(a),
+        Command::Keygen(a) => offline::keygen(a, ctx.ui),
+        Command::Fingerprint(a) => offline::fingerprint(a, ctx.ui),
         Command::Sign(a) => offline::sign(&ctx, a),
         Command::Verify(a) => offline::verify(&ctx, a),
         Command::Encrypt(a) => offline::encrypt(&ctx, a),

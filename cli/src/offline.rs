@@ -9,8 +9,11 @@ use tresor::{
     PrivateKey, PublicKey, Signer, SigningAlgorithmSpec, SigningKeySpec, Verifier,
 };
 
+use serde_json::json;
+
 use crate::files::{self, Mode};
 use crate::node::{self, Ctx};
+use crate::ui::Ui;
 use crate::{EXIT_ERROR, EXIT_INVALID, Failure};
 
 #[derive(Args, Debug)]
@@ -40,8 +43,9 @@ pub(crate) struct SignArgs {
     /// Private key file (PKCS#8, PEM or DER): offline signing.
     #[arg(long)]
     key: Option<PathBuf>,
-    /// Fingerprint of a signing key in the store (instead of --key).
-    #[arg(long)]
+    /// A signing key in the store (instead of --key): its fingerprint, a unique prefix of it, or its
+    /// name.
+    #[arg(long, value_name = "KEY")]
     fingerprint: Option<String>,
     /// With --fingerprint: the usage to sign for (namespace, sequencer-auth, protocol,
     /// proof-of-ownership); the key's usage must allow it.
@@ -67,8 +71,9 @@ pub(crate) struct VerifyArgs {
     /// Public key file (PEM or DER SubjectPublicKeyInfo).
     #[arg(long)]
     key: Option<PathBuf>,
-    /// Fingerprint of a signing key in the store (instead of --key).
-    #[arg(long)]
+    /// A signing key in the store (instead of --key): its fingerprint, a unique prefix of it, or its
+    /// name.
+    #[arg(long, value_name = "KEY")]
     fingerprint: Option<String>,
     /// Signing algorithm: ed-25519, ec-dsa-sha-256 or ec-dsa-sha-384 (required with --key).
     #[arg(long)]
@@ -86,8 +91,9 @@ pub(crate) struct EncryptArgs {
     /// Public key file (P-256 for ECIES, RSA-2048 for OAEP).
     #[arg(long)]
     key: Option<PathBuf>,
-    /// Fingerprint of an encryption key in the store (instead of --key).
-    #[arg(long)]
+    /// An encryption key in the store (instead of --key): its fingerprint, a unique prefix of it, or its
+    /// name.
+    #[arg(long, value_name = "KEY")]
     fingerprint: Option<String>,
     /// Encryption algorithm: ecies-hkdf-hmac-sha-256-aes-128-cbc, rsa-oaep-sha-256 (or the legacy
     /// ecies-hkdf-hmac-sha-256-aes-128-gcm). Required with --key.
@@ -109,8 +115,9 @@ pub(crate) struct DecryptArgs {
     /// Private key file (PKCS#8, PEM or DER): offline decryption.
     #[arg(long)]
     key: Option<PathBuf>,
-    /// Fingerprint of an encryption key in the store (instead of --key).
-    #[arg(long)]
+    /// An encryption key in the store (instead of --key): its fingerprint, a unique prefix of it, or its
+    /// name.
+    #[arg(long, value_name = "KEY")]
     fingerprint: Option<String>,
     /// Encryption algorithm the ciphertext was made with (required with --key; with --fingerprint the
     /// key spec's default).
@@ -204,20 +211,81 @@ fn with_file(e: tresor::Error, what: &str, path: &std::path::Path) -> Failure {
     )
 }
 
-pub(crate) fn keygen(a: KeygenArgs) -> Result<(), Failure> {
+/// A key type's config string (`ec-p-256`, the name its specs share).
+fn spec_name(kt: KeyType) -> &'static str {
+    kt.signing_spec()
+        .map(SigningKeySpec::as_str)
+        .or_else(|| kt.encryption_spec().map(EncryptionKeySpec::as_str))
+        .unwrap_or_else(|| kt.name())
+}
+
+/// `--json` prints a report on standard output, so the result itself must go to a file.
+fn json_needs_file(ui: &Ui, out: &Path, what: &str) -> Result<(), Failure> {
+    if ui.json && out.as_os_str() == "-" {
+        return Err(Failure::new(
+            EXIT_ERROR,
+            format!(
+                "--json prints a report on standard output: write the {what} to a file (--out <file>)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What `sign`, `encrypt` and `decrypt` report with `--json` (nothing without it).
+pub(crate) fn report_output(
+    ui: &Ui,
+    key: &tresor::Fingerprint,
+    algorithm: Option<&str>,
+    out: &Path,
+    bytes: usize,
+) {
+    if ui.json {
+        ui.print_json(&json!({
+            "fingerprint": key.to_string(),
+            "algorithm": algorithm,
+            "out": out.display().to_string(),
+            "bytes": bytes,
+        }));
+    }
+}
+
+/// A valid signature: `signature valid`, or `{"valid": true, …}` with `--json`.
+pub(crate) fn report_valid(ui: &Ui, key: &tresor::Fingerprint, algorithm: Option<&str>) {
+    if ui.json {
+        ui.print_json(&json!({
+            "valid": true,
+            "fingerprint": key.to_string(),
+            "algorithm": algorithm,
+        }));
+    } else {
+        let _ = writeln!(std::io::stdout(), "signature valid");
+    }
+}
+
+/// An invalid signature (exit 1): with `--json` also `{"valid": false, …}` on standard output.
+pub(crate) fn report_invalid(
+    ui: &Ui,
+    key: &tresor::Fingerprint,
+    algorithm: Option<&str>,
+    e: &tresor::Error,
+) -> Failure {
+    if ui.json {
+        ui.print_json(&json!({
+            "valid": false,
+            "fingerprint": key.to_string(),
+            "algorithm": algorithm,
+            "error": e.kind().to_string(),
+        }));
+    }
+    Failure::new(EXIT_INVALID, format!("signature invalid ({e})"))
+}
+
+pub(crate) fn keygen(a: KeygenArgs, ui: Ui) -> Result<(), Failure> {
     let key_type = parse_key_type(&a.spec)?;
-    if !a.force {
-        for p in std::iter::once(&a.out).chain(a.public_out.as_ref()) {
-            if p.as_os_str() != "-" && p.exists() {
-                return Err(Failure::new(
-                    EXIT_ERROR,
-                    format!(
-                        "output file '{}' already exists (pass --force to replace it)",
-                        p.display()
-                    ),
-                ));
-            }
-        }
+    json_needs_file(&ui, &a.out, "private key")?;
+    for p in std::iter::once(&a.out).chain(a.public_out.as_ref()) {
+        files::check_output(p, a.force, "output file")?;
     }
     let key = PrivateKey::generate(key_type)?;
     let pem = key.to_pem()?;
@@ -237,15 +305,31 @@ pub(crate) fn keygen(a: KeygenArgs) -> Result<(), Failure> {
             "public key file",
         )?;
     }
-    if a.out.as_os_str() != "-" {
-        let _ = writeln!(std::io::stdout(), "{}", key.public_key().fingerprint());
+    let fp = key.public_key().fingerprint();
+    if ui.json {
+        ui.print_json(&json!({
+            "fingerprint": fp.to_string(),
+            "key_spec": spec_name(key_type),
+            "private_key_file": a.out.display().to_string(),
+            "public_key_file": a.public_out.as_ref().map(|p| p.display().to_string()),
+        }));
+    } else if a.out.as_os_str() != "-" {
+        let _ = writeln!(std::io::stdout(), "{fp}");
     }
     Ok(())
 }
 
-pub(crate) fn fingerprint(a: FingerprintArgs) -> Result<(), Failure> {
+pub(crate) fn fingerprint(a: FingerprintArgs, ui: Ui) -> Result<(), Failure> {
     let key = load_public(&a.key)?;
-    let _ = writeln!(std::io::stdout(), "{}", key.fingerprint());
+    if ui.json {
+        ui.print_json(&json!({
+            "fingerprint": key.fingerprint().to_string(),
+            "key_spec": spec_name(key.key_type()),
+            "file": a.key.display().to_string(),
+        }));
+    } else {
+        let _ = writeln!(std::io::stdout(), "{}", key.fingerprint());
+    }
     Ok(())
 }
 
@@ -258,6 +342,7 @@ pub(crate) fn sign(ctx: &Ctx, a: SignArgs) -> Result<(), Failure> {
         a.algo.as_deref(),
         &SigningAlgorithmSpec::accepted(),
     )?;
+    json_needs_file(&ctx.ui, &a.out, "signature")?;
     let (key, algo) = match src {
         KeySource::Store(fp) => {
             return node::sign(
@@ -279,11 +364,15 @@ pub(crate) fn sign(ctx: &Ctx, a: SignArgs) -> Result<(), Failure> {
         ));
     }
     let algo: SigningAlgorithmSpec = algo.parse()?;
+    files::check_output(&a.out, a.force, "signature file")?;
     let key = load_private(key)?;
+    let fp = key.public_key().fingerprint();
     let signer = Signer::new(key)?;
     let msg = files::read(&a.input, "input file")?;
     let sig = signer.sign(algo, &msg)?;
-    files::write(&a.out, &sig, Mode::Public, a.force, "signature file")
+    files::write(&a.out, &sig, Mode::Public, a.force, "signature file")?;
+    report_output(&ctx.ui, &fp, Some(algo.as_str()), &a.out, sig.len());
+    Ok(())
 }
 
 pub(crate) fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<(), Failure> {
@@ -301,12 +390,13 @@ pub(crate) fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<(), Failure> {
     };
     let algo: SigningAlgorithmSpec = algo.parse()?;
     let key = load_public(key)?;
+    let fp = key.fingerprint();
     let verifier = Verifier::new(key)?;
     let msg = files::read(&a.input, "input file")?;
     let sig = files::read_nonempty(&a.sig, "signature file")?;
     match verifier.verify(algo, &msg, &sig) {
         Ok(()) => {
-            let _ = writeln!(std::io::stdout(), "signature valid");
+            report_valid(&ctx.ui, &fp, Some(algo.as_str()));
             Ok(())
         }
         Err(e)
@@ -315,10 +405,7 @@ pub(crate) fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<(), Failure> {
                 ErrorKind::InvalidSignature | ErrorKind::MalformedSignature
             ) =>
         {
-            Err(Failure::new(
-                EXIT_INVALID,
-                format!("signature invalid ({e})"),
-            ))
+            Err(report_invalid(&ctx.ui, &fp, Some(algo.as_str()), &e))
         }
         Err(e) => Err(e.into()),
     }
@@ -333,6 +420,7 @@ pub(crate) fn encrypt(ctx: &Ctx, a: EncryptArgs) -> Result<(), Failure> {
         a.algo.as_deref(),
         &EncryptionAlgorithmSpec::accepted(),
     )?;
+    json_needs_file(&ctx.ui, &a.out, "ciphertext")?;
     let (key, algo) = match src {
         KeySource::Store(fp) => {
             return node::encrypt(ctx, fp, a.algo.as_deref(), &a.input, &a.out, a.force);
@@ -340,11 +428,20 @@ pub(crate) fn encrypt(ctx: &Ctx, a: EncryptArgs) -> Result<(), Failure> {
         KeySource::File(k, algo) => (k, algo),
     };
     let algo: EncryptionAlgorithmSpec = algo.parse()?;
+    files::check_output(&a.out, a.force, "output file")?;
     let key = load_public(key)?;
+    let fp = key.fingerprint();
     let encrypter = Encrypter::new(key)?;
-    let pt = zeroize::Zeroizing::new(files::read(&a.input, "input file")?);
-    let ct = encrypter.encrypt(algo, &pt)?;
-    files::write(&a.out, &ct, Mode::Public, a.force, "output file")
+    // Encrypted in its own buffer: a large file is held once.
+    let mut buf = zeroize::Zeroizing::new(files::read_with_headroom(
+        &a.input,
+        "input file",
+        tresor::primitives::ENCRYPTION_OVERHEAD,
+    )?);
+    encrypter.encrypt_in_place(algo, &mut buf)?;
+    files::write(&a.out, &buf, Mode::Public, a.force, "output file")?;
+    report_output(&ctx.ui, &fp, Some(algo.as_str()), &a.out, buf.len());
+    Ok(())
 }
 
 pub(crate) fn decrypt(ctx: &Ctx, a: DecryptArgs) -> Result<(), Failure> {
@@ -356,6 +453,7 @@ pub(crate) fn decrypt(ctx: &Ctx, a: DecryptArgs) -> Result<(), Failure> {
         a.algo.as_deref(),
         &EncryptionAlgorithmSpec::accepted(),
     )?;
+    json_needs_file(&ctx.ui, &a.out, "plaintext")?;
     let (key, algo) = match src {
         KeySource::Store(fp) => {
             return node::decrypt(ctx, fp, a.algo.as_deref(), &a.input, &a.out, a.force);
@@ -363,9 +461,13 @@ pub(crate) fn decrypt(ctx: &Ctx, a: DecryptArgs) -> Result<(), Failure> {
         KeySource::File(k, algo) => (k, algo),
     };
     let algo: EncryptionAlgorithmSpec = algo.parse()?;
+    files::check_output(&a.out, a.force, "output file")?;
     let key = load_private(key)?;
+    let fp = key.public_key().fingerprint();
     let decrypter = Decrypter::new(key)?;
     let ct = files::read_nonempty(&a.input, "ciphertext file")?;
     let pt = decrypter.decrypt(algo, &ct)?;
-    files::write(&a.out, &pt, Mode::Private, a.force, "output file")
+    files::write(&a.out, &pt, Mode::Private, a.force, "output file")?;
+    report_output(&ctx.ui, &fp, Some(algo.as_str()), &a.out, pt.len());
+    Ok(())
 }

@@ -173,8 +173,13 @@ pub(crate) fn confirm(question: &str, non_interactive_hint: &str) -> Result<bool
     Ok(answer.trim().eq_ignore_ascii_case("yes"))
 }
 
-/// Read a password from a file: its first line, without the line ending.
+/// The shortest export password accepted without `--allow-short-password`.
+pub(crate) const MIN_EXPORT_PASSWORD: usize = 12;
+
+/// Read a password from a file: its first line, without the line ending. A file its group or others
+/// can read is refused.
 pub(crate) fn password_from_file(path: &Path) -> Result<Zeroizing<String>, Failure> {
+    crate::files::check_secret_file(path, "password file")?;
     let bytes = Zeroizing::new(crate::files::read(path, "password file")?);
     let text = core::str::from_utf8(&bytes).map_err(|_| {
         Failure::new(
@@ -200,11 +205,28 @@ fn prompt(label: &str) -> Result<Zeroizing<String>, Failure> {
 }
 
 /// An export password: `--password-file`, then `TRESOR_EXPORT_PASSWORD`, then a prompt on a terminal
-/// (twice when `confirm_new`). Never a command-line argument.
+/// (twice when `new`). Never a command-line argument. A new password (`new`) shorter than
+/// [`MIN_EXPORT_PASSWORD`] characters is refused unless `allow_short`.
 pub(crate) fn export_password(
     file: Option<&Path>,
-    confirm_new: bool,
+    new: bool,
+    allow_short: bool,
 ) -> Result<Zeroizing<String>, Failure> {
+    let pw = export_password_from(file, new)?;
+    let n = pw.chars().count();
+    if new && !allow_short && n < MIN_EXPORT_PASSWORD {
+        return Err(Failure::new(
+            EXIT_ERROR,
+            format!(
+                "the export password has {n} characters; use at least {MIN_EXPORT_PASSWORD} (a passphrase of \
+                 several words), or pass --allow-short-password"
+            ),
+        ));
+    }
+    Ok(pw)
+}
+
+fn export_password_from(file: Option<&Path>, new: bool) -> Result<Zeroizing<String>, Failure> {
     if let Some(f) = file {
         return password_from_file(f);
     }
@@ -224,13 +246,18 @@ pub(crate) fn export_password(
              to be asked",
         ));
     }
-    let pw = prompt("Export password: ")?;
+    new_or_typed("Export password: ", "Repeat the export password: ", new)
+}
+
+/// A password typed on the terminal, asked twice when `new`.
+fn new_or_typed(label: &str, again: &str, new: bool) -> Result<Zeroizing<String>, Failure> {
+    let pw = prompt(label)?;
     if pw.is_empty() {
         return Err(Failure::new(EXIT_ERROR, "the password is empty"));
     }
-    if confirm_new {
-        let again = prompt("Repeat the export password: ")?;
-        if again.as_str() != pw.as_str() {
+    if new {
+        let repeated = prompt(again)?;
+        if repeated.as_str() != pw.as_str() {
             return Err(Failure::new(EXIT_ERROR, "the two passwords differ"));
         }
     }
@@ -248,6 +275,29 @@ pub(crate) fn kms_passphrase() -> Result<Zeroizing<String>, Failure> {
         ));
     }
     prompt("Software KMS passphrase: ")
+}
+
+/// A new software KMS passphrase (`tresor init`): `TRESOR_KMS_PASSPHRASE`, else asked twice on the
+/// terminal.
+pub(crate) fn new_kms_passphrase() -> Result<Zeroizing<String>, Failure> {
+    if let Some(p) = std::env::var("TRESOR_KMS_PASSPHRASE")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+    {
+        return Ok(Zeroizing::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::new(
+            EXIT_ERROR,
+            "a passphrase-protected software KMS needs its passphrase: set TRESOR_KMS_PASSPHRASE, pass \
+             --kms-passphrase-file <file>, or run on a terminal to be asked",
+        ));
+    }
+    new_or_typed(
+        "New software KMS passphrase: ",
+        "Repeat the software KMS passphrase: ",
+        true,
+    )
 }
 
 #[cfg(test)]

@@ -85,8 +85,8 @@ fn store_commands_write_a_verifiable_audit_log() {
 
     let out = ok(d, &["audit", "verify", "tresor-kms-audit.log"], &[]);
     assert_eq!(
-        out.trim(),
-        format!("ok: {} lines, chain intact", lines.len()),
+        out.lines().next(),
+        Some(format!("ok: {} lines, chain intact", lines.len()).as_str()),
         "{out}"
     );
     let shown = ok(d, &["config", "show"], &[]);
@@ -174,4 +174,205 @@ fn log_location_from_the_option_and_the_environment() {
     // A missing file.
     let out = run(d, &["audit", "verify", "nope.log"], &[]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+fn fp_of(out: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(out).expect("json");
+    v["fingerprint"].as_str().expect("fingerprint").to_string()
+}
+
+#[test]
+fn key_operations_are_recorded_and_a_kept_tip_detects_a_cut_log() {
+    let t = TempDir::new("records");
+    let d = &t.0;
+    ok(d, &["init"], &[]);
+    let pw = [("TRESOR_EXPORT_PASSWORD", "correct horse battery staple")];
+    let ns = fp_of(&ok(
+        d,
+        &[
+            "key",
+            "generate",
+            "--purpose",
+            "signing",
+            "--spec",
+            "ec-curve-25519",
+            "--usage",
+            "namespace",
+            "--name",
+            "ns",
+            "--json",
+        ],
+        &[],
+    ));
+    let proto = fp_of(&ok(
+        d,
+        &[
+            "key",
+            "generate",
+            "--purpose",
+            "signing",
+            "--spec",
+            "ec-p-256",
+            "--usage",
+            "protocol",
+            "--name",
+            "proto",
+            "--json",
+        ],
+        &[],
+    ));
+    // Keep the namespace root key offline: export with --delete, then import it back.
+    ok(
+        d,
+        &["key", "export", "ns", "--out", "ns.export", "--delete"],
+        &pw,
+    );
+    ok(d, &["key", "import", "ns.export"], &pw);
+    let rotated = ok(d, &["key", "rotate", "proto", "--json"], &[]);
+    let v: serde_json::Value = serde_json::from_str(&rotated).expect("json");
+    let new = v["new"]["fingerprint"].as_str().expect("fp").to_string();
+    ok(d, &["key", "delete", &proto, "--yes"], &[]);
+    std::fs::write(d.join("m"), b"a message").expect("write");
+    ok(
+        d,
+        &[
+            "sign",
+            "--fingerprint",
+            &new,
+            "--usage",
+            "protocol",
+            "--in",
+            "m",
+            "--out",
+            "s1",
+        ],
+        &[],
+    );
+    // Sign and decrypt by fingerprint are recorded when configured.
+    ok(
+        d,
+        &[
+            "sign",
+            "--fingerprint",
+            &new,
+            "--usage",
+            "protocol",
+            "--in",
+            "m",
+            "--out",
+            "s2",
+        ],
+        &[("TRESOR_AUDIT_KEY_USE", "true")],
+    );
+
+    let text = std::fs::read_to_string(d.join("tresor-kms-audit.log")).expect("log");
+    let ops: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once("Key operation: ").map(|(_, r)| r))
+        .collect();
+    let expect = [
+        format!("generate key {ns} (signing ec-curve-25519, usage namespace, name 'ns', sealed)"),
+        format!("generate key {proto} (signing ec-p-256, usage protocol, name 'proto', sealed)"),
+        format!(
+            "export key {ns} (signing ec-curve-25519, usage namespace, name 'ns', sealed) sealed under a password"
+        ),
+        format!("delete key {ns} (signing ec-curve-25519"),
+        format!(
+            "import key {ns} (signing ec-curve-25519, usage namespace, name 'ns', sealed) from a password-sealed export"
+        ),
+        format!(
+            "rotate key {proto} (signing ec-p-256, usage protocol, name 'proto', sealed) to new key {new}"
+        ),
+        format!("delete key {proto} (signing ec-p-256"),
+    ];
+    assert_eq!(ops.len(), expect.len(), "{text}");
+    for (got, want) in ops.iter().zip(&expect) {
+        assert!(
+            got.starts_with(want.as_str()),
+            "expected «{want}», got «{got}»"
+        );
+    }
+    let uses: Vec<&str> = text.lines().filter(|l| l.contains("Key use: ")).collect();
+    assert_eq!(uses.len(), 1, "only the configured sign: {text}");
+    assert!(uses[0].contains(&format!("sign with key {new} for usage protocol")));
+    assert!(!text.contains("correct horse") && !text.contains("a message"));
+
+    // audit verify prints the last sequence number and the tip.
+    let out = ok(d, &["audit", "verify", "tresor-kms-audit.log"], &[]);
+    let n = text.lines().count();
+    assert!(out.contains(&format!("last seq: {n}")), "{out}");
+    let tip = out
+        .lines()
+        .find_map(|l| l.strip_prefix("tip: "))
+        .expect("tip line")
+        .to_string();
+    assert!(
+        tip.starts_with(&format!("{n}:")) && tip.len() == format!("{n}:").len() + 64,
+        "{tip}"
+    );
+    let last_line = text.lines().last().expect("last");
+    assert!(
+        last_line.ends_with(&tip[tip.find(':').expect(":") + 1..]),
+        "{last_line}"
+    );
+    let j = ok(
+        d,
+        &["audit", "verify", "tresor-kms-audit.log", "--json"],
+        &[],
+    );
+    let j: serde_json::Value = serde_json::from_str(&j).expect("json");
+    assert_eq!(j["last_seq"], n as u64);
+    assert_eq!(j["tip"], tip.as_str());
+    ok(
+        d,
+        &[
+            "audit",
+            "verify",
+            "tresor-kms-audit.log",
+            "--expect-tip",
+            &tip,
+        ],
+        &[],
+    );
+
+    // Cut the last three lines: the chain alone cannot tell, the kept tip can.
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(
+        d.join("tresor-kms-audit.log"),
+        lines[..n - 3].join("\n") + "\n",
+    )
+    .expect("write");
+    ok(d, &["audit", "verify", "tresor-kms-audit.log"], &[]);
+    let out = run(
+        d,
+        &[
+            "audit",
+            "verify",
+            "tresor-kms-audit.log",
+            "--expect-tip",
+            &tip,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("truncated") && err.contains(&format!("seq={n}")),
+        "{err}"
+    );
+    assert!(err.contains("3 line(s) cut"), "{err}");
+    // A malformed tip is a clear error.
+    let out = run(
+        d,
+        &[
+            "audit",
+            "verify",
+            "tresor-kms-audit.log",
+            "--expect-tip",
+            "7:beef",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("<seq>:<64 hex digits>"));
 }

@@ -417,7 +417,7 @@ fn other_modes_are_refused() {
             "k1",
         ],
         &[],
-        &["fingerprint"],
+        &["rotate-node-key", "needs external mode"],
     );
 }
 

@@ -111,9 +111,11 @@ thread_local! {
 }
 
 /// Attach the current (runtime) thread to the JVM as a daemon thread, unless it is attached already.
-fn attach_as_daemon(vm: &JavaVM) -> jni::errors::Result<()> {
+/// Returns whether the caller must detach it again itself (attached here, but the thread is ending and
+/// its thread-local detach guard cannot be registered any more).
+fn attach_as_daemon(vm: &JavaVM) -> jni::errors::Result<bool> {
     if vm.is_thread_attached()? {
-        return Ok(());
+        return Ok(false);
     }
     let raw = vm.get_raw();
     let mut env: *mut std::ffi::c_void = std::ptr::null_mut();
@@ -135,8 +137,20 @@ fn attach_as_daemon(vm: &JavaVM) -> jni::errors::Result<()> {
     if rc != jni::sys::JNI_OK {
         return Err(jni::errors::Error::JniCall(jni::errors::JniError::Unknown));
     }
-    ATTACHMENT.with(|a| *a.borrow_mut() = Some(DaemonAttachment { vm: raw }));
-    Ok(())
+    let registered = ATTACHMENT
+        .try_with(|a| *a.borrow_mut() = Some(DaemonAttachment { vm: raw }))
+        .is_ok();
+    Ok(!registered)
+}
+
+/// Detach a thread attached by [`attach_as_daemon`] that could not register its guard.
+fn detach_now(vm: &JavaVM) {
+    let raw = vm.get_raw();
+    // SAFETY: this thread attached itself just before (attach_as_daemon returned true) and every JNI
+    // reference of the callback was released when `attach_current_thread`'s frame was popped.
+    unsafe {
+        ((**raw).v1_4.DetachCurrentThread)(raw);
+    }
 }
 
 // --- delivering outcomes ------------------------------------------------------------------------------
@@ -254,18 +268,28 @@ impl Drop for Pending {
 }
 
 /// Complete `cb` from whatever thread this is (a runtime thread, or the thread closing the driver).
+/// Never panics (it runs in `Drop` too).
 fn call_back(cb: Global<JObject<'static>>, r: std::result::Result<OpResult, String>) {
-    let Ok(vm) = JavaVM::singleton() else { return };
-    if attach_as_daemon(&vm).is_err() {
-        return;
+    let done = catch_unwind(AssertUnwindSafe(move || {
+        let Ok(vm) = JavaVM::singleton() else { return };
+        let Ok(detach_after) = attach_as_daemon(&vm) else {
+            return;
+        };
+        // A failure here (the callback threw, the JVM is out of memory) has nowhere to go: the callback
+        // is tresor's own Java class, which completes its promise before anything can throw.
+        let _ = vm.attach_current_thread(|env| -> Result<()> {
+            let cb_ref: &JObject = cb.as_ref();
+            deliver(env, cb_ref, r)
+        });
+        drop(cb);
+        if detach_after {
+            detach_now(&vm);
+        }
+    }));
+    if let Err(p) = done {
+        // Dropping a payload can panic in theory; such a payload is leaked instead.
+        std::mem::forget(p);
     }
-    // A failure here (the callback threw, the JVM is out of memory) has nowhere to go: the callback is
-    // tresor's own Java class, which completes its promise before anything can throw.
-    let _ = vm.attach_current_thread(|env| -> Result<()> {
-        let cb_ref: &JObject = cb.as_ref();
-        deliver(env, cb_ref, r)
-    });
-    drop(cb);
 }
 
 /// Run one driver call: poll once here, deliver at once if ready, otherwise continue on the runtime.

@@ -39,7 +39,12 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
     };
     let audit_note = match &audit_file {
         Some(Ok(p)) => format!(
-            "every KMS call is logged to {} (hash-chained; check it with 'tresor audit verify')",
+            "every KMS call and key operation{} is logged to {} (hash-chained; check it with 'tresor audit verify')",
+            if cfg.audit_key_use() {
+                ", sign and decrypt"
+            } else {
+                ""
+            },
             p.display()
         ),
         Some(Err(f)) => format!("the audit log is misconfigured: {}", f.message),
@@ -75,6 +80,7 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
                 "audit_log_file": audit_file.as_ref().and_then(|r| r.as_ref().ok()).map(|p| p.display().to_string()),
                 "audit_logging_note": audit_note,
             })),
+            "audit": {"key_use": cfg.audit_key_use()},
             "cache": {"max_entries": cfg.cache().max_entries, "idle_timeout_seconds": cfg.cache().idle_timeout.as_secs()},
             "storage": {"role": role},
         }));
@@ -127,6 +133,7 @@ pub(crate) fn config_cmd(ctx: &Ctx, c: ConfigCmd) -> Result<(), Failure> {
             format!("{} ({audit_note})", k.audit_logging()),
         ));
     }
+    items.push(("audit.key-use", cfg.audit_key_use().to_string()));
     items.push((
         "cache",
         format!(

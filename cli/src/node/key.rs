@@ -3,13 +3,15 @@
 use super::*;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
+use tresor::vault::KeyFilter;
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum KeyCmd {
     /// Generate a key in the store (or in the KMS, in external mode).
     Generate(GenerateArgs),
-    /// List the keys (a table, or a JSON array with --json).
-    List,
+    /// List the keys (a table, or a JSON array with --json), optionally filtered as Canton's
+    /// keys.secret.list filters them.
+    List(ListArgs),
     /// Show one key and its public key.
     Show(FpArg),
     /// Write a key's public key (PEM, DER or JWK).
@@ -22,7 +24,8 @@ pub(crate) enum KeyCmd {
     /// Export a private key sealed under a password (Argon2id + AES-256-GCM), e.g. to keep a namespace
     /// root key offline.
     Export(ExportArgs),
-    /// Import a key exported by `tresor key export`.
+    /// Import a key: a file written by `tresor key export` (asks for its password), or an unencrypted
+    /// PKCS#8 private key in PEM or DER (as OpenSSL writes it).
     Import(ImportArgs),
 }
 
@@ -49,10 +52,31 @@ pub(crate) struct GenerateArgs {
     name: Option<String>,
 }
 
+/// What a key argument accepts (the help text of every KEY argument).
+const KEY_HELP: &str =
+    "The key: its fingerprint (68 hex characters, 1220…), a unique prefix of it, or its name";
+
 #[derive(Args, Debug)]
 pub(crate) struct FpArg {
-    /// The key's fingerprint (68 hex characters, 1220…).
+    #[arg(value_name = "KEY", help = KEY_HELP)]
     fingerprint: String,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ListArgs {
+    /// Only keys whose fingerprint starts with this.
+    #[arg(long, value_name = "PREFIX")]
+    fingerprint: Option<String>,
+    /// Only keys whose name contains this.
+    #[arg(long, value_name = "TEXT")]
+    name: Option<String>,
+    /// Only keys of these purposes (comma-separated: signing, encryption).
+    #[arg(long, value_name = "PURPOSE[,PURPOSE]")]
+    purpose: Option<String>,
+    /// Only signing keys whose usage includes one of these (comma-separated: namespace,
+    /// sequencer-auth, protocol, proof-of-ownership).
+    #[arg(long, value_name = "USAGE[,USAGE]")]
+    usage: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -64,7 +88,7 @@ pub(crate) enum PublicFormat {
 
 #[derive(Args, Debug)]
 pub(crate) struct PublicArgs {
-    /// The key's fingerprint.
+    #[arg(value_name = "KEY", help = KEY_HELP)]
     fingerprint: String,
     /// Where to write it ('-' = standard output, the default).
     #[arg(long, default_value = "-")]
@@ -79,7 +103,7 @@ pub(crate) struct PublicArgs {
 
 #[derive(Args, Debug)]
 pub(crate) struct DeleteArgs {
-    /// The key's fingerprint.
+    #[arg(value_name = "KEY", help = KEY_HELP)]
     fingerprint: String,
     /// Do not ask for confirmation (needed when standard input is not a terminal).
     #[arg(long)]
@@ -88,14 +112,18 @@ pub(crate) struct DeleteArgs {
 
 #[derive(Args, Debug)]
 pub(crate) struct ExportArgs {
-    /// The key's fingerprint.
+    #[arg(value_name = "KEY", help = KEY_HELP)]
     fingerprint: String,
     /// The export file (created with mode 0600).
     #[arg(long)]
     out: PathBuf,
-    /// Read the password from the first line of this file (else TRESOR_EXPORT_PASSWORD, else a prompt).
+    /// Read the password from the first line of this file (mode 0600; else TRESOR_EXPORT_PASSWORD,
+    /// else a prompt).
     #[arg(long, value_name = "FILE")]
     password_file: Option<PathBuf>,
+    /// Accept a password shorter than 12 characters.
+    #[arg(long)]
+    allow_short_password: bool,
     /// After the export file is written and read back, delete the key from the store.
     #[arg(long)]
     delete: bool,
@@ -106,35 +134,39 @@ pub(crate) struct ExportArgs {
 
 #[derive(Args, Debug)]
 pub(crate) struct ImportArgs {
-    /// The export file.
+    /// The file: a `tresor key export` file, or a PKCS#8 private key (PEM or DER).
     file: PathBuf,
-    /// Name the imported key (default: the name recorded in the file).
+    /// Name the imported key (default: the name recorded in an export file).
     #[arg(long)]
     name: Option<String>,
-    /// Read the password from the first line of this file (else TRESOR_EXPORT_PASSWORD, else a prompt).
+    /// An export file's password: the first line of this file (mode 0600; else TRESOR_EXPORT_PASSWORD,
+    /// else a prompt).
     #[arg(long, value_name = "FILE")]
     password_file: Option<PathBuf>,
+    /// A PKCS#8 key: signing or encryption (needed only for P-256 keys, which can be either).
+    #[arg(long, value_enum)]
+    purpose: Option<PurposeArg>,
+    /// A PKCS#8 signing key: what it may sign, comma-separated (namespace, sequencer-auth, protocol,
+    /// proof-of-ownership).
+    #[arg(long)]
+    usage: Option<String>,
 }
 
 pub(crate) fn key_cmd(ctx: &Ctx, c: KeyCmd) -> Result<(), Failure> {
     match c {
         KeyCmd::Generate(a) => generate(ctx, a),
-        KeyCmd::List => list(ctx),
+        KeyCmd::List(a) => list(ctx, a),
         KeyCmd::Show(a) => {
-            let fp = parse_fp(&a.fingerprint)?;
-            let k = with_vault(ctx, async |o, _| {
-                o.vault.key_info(&fp).await.map_err(Failure::from)
-            })?;
+            let k = with_vault(ctx, async |o, _| find(&o.vault, &a.fingerprint).await)?;
             print_key(&ctx.ui, &k, true);
             Ok(())
         }
         KeyCmd::Public(a) => public(ctx, a),
         KeyCmd::Delete(a) => delete(ctx, a),
         KeyCmd::Rotate(a) => {
-            let fp = parse_fp(&a.fingerprint)?;
             let (old, new) = with_vault(ctx, async |o, _| {
-                let old = o.vault.key_info(&fp).await?;
-                let new = o.vault.rotate_node_key(&fp).await?;
+                let old = find(&o.vault, &a.fingerprint).await?;
+                let new = o.vault.rotate_node_key(&old.fingerprint).await?;
                 Ok((old, new))
             })?;
             if ctx.ui.json {
@@ -195,9 +227,56 @@ fn generate(ctx: &Ctx, a: GenerateArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn list(ctx: &Ctx) -> Result<(), Failure> {
+/// The filter of `key list` (Canton's `keys.secret.list` filters).
+fn list_filter(a: &ListArgs) -> Result<KeyFilter, Failure> {
+    let mut f = KeyFilter::new();
+    if let Some(p) = &a.fingerprint {
+        if !p.trim().bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(fail(format!(
+                "--fingerprint '{}': a fingerprint prefix is hex digits",
+                p.escape_debug()
+            )));
+        }
+        f = f.fingerprint(p.trim());
+    }
+    if let Some(n) = &a.name {
+        f = f.name(n.clone());
+    }
+    for p in a
+        .purpose
+        .iter()
+        .flat_map(|p| p.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        f = f.purpose(p.parse::<Purpose>().map_err(|_| {
+            fail(format!(
+                "--purpose '{}': accepted: signing, encryption",
+                p.escape_debug()
+            ))
+        })?);
+    }
+    for u in a
+        .usage
+        .iter()
+        .flat_map(|u| u.split(','))
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        f = f.usage(u.parse::<tresor::SigningKeyUsage>().map_err(|_| {
+            fail(format!(
+                "--usage '{}': accepted: {USAGES}",
+                u.escape_debug()
+            ))
+        })?);
+    }
+    Ok(f)
+}
+
+fn list(ctx: &Ctx, a: ListArgs) -> Result<(), Failure> {
+    let filter = list_filter(&a)?;
     let (keys, url) = with_vault(ctx, async |o, _| {
-        let keys = o.vault.list_keys().await?;
+        let keys = o.vault.list_keys_matching(&filter).await?;
         Ok((keys, o.vault.store_url().to_string()))
     })?;
     if ctx.ui.json {
@@ -206,7 +285,11 @@ fn list(ctx: &Ctx) -> Result<(), Failure> {
         return Ok(());
     }
     if keys.is_empty() {
-        out(&format!("no keys in the store ({url})"));
+        if filter == KeyFilter::new() {
+            out(&format!("no keys in the store ({url})"));
+        } else {
+            out(&format!("no keys match ({url})"));
+        }
         return Ok(());
     }
     let rows: Vec<Vec<String>> = keys
@@ -240,28 +323,58 @@ fn list(ctx: &Ctx) -> Result<(), Failure> {
 
 fn public(ctx: &Ctx, a: PublicArgs) -> Result<(), Failure> {
     use std::io::IsTerminal as _;
-    let fp = parse_fp(&a.fingerprint)?;
-    if a.format == PublicFormat::Der && a.out.as_os_str() == "-" && std::io::stdout().is_terminal()
+    let to_stdout = a.out.as_os_str() == "-";
+    if a.format == PublicFormat::Der && to_stdout && !ctx.ui.json && std::io::stdout().is_terminal()
     {
         return Err(fail(
             "DER is binary: pass --out <file> (or redirect standard output)",
         ));
     }
-    let pk = with_vault(ctx, async |o, _| {
-        o.vault.public_key(&fp).await.map_err(Failure::from)
-    })?;
+    files::check_output(&a.out, a.force, "output file")?;
+    let info = with_vault(ctx, async |o, _| find(&o.vault, &a.fingerprint).await)?;
+    let pk = &info.public_key;
+    let format = match a.format {
+        PublicFormat::Pem => "pem",
+        PublicFormat::Der => "der",
+        PublicFormat::Jwk => "jwk",
+    };
+    if ctx.ui.json && to_stdout {
+        // The key inside the JSON: PEM text, DER as base64, the JWK as an object.
+        use base64::Engine as _;
+        let key = match a.format {
+            PublicFormat::Pem => Value::String(pk.to_pem()),
+            PublicFormat::Der => {
+                Value::String(base64::engine::general_purpose::STANDARD.encode(pk.spki_der()))
+            }
+            PublicFormat::Jwk => serde_json::from_str(&pk.to_jwk()).unwrap_or(Value::Null),
+        };
+        ctx.ui.print_json(&json!({
+            "fingerprint": info.fingerprint.to_string(),
+            "format": format,
+            "public_key": key,
+        }));
+        return Ok(());
+    }
     let bytes = match a.format {
         PublicFormat::Pem => pk.to_pem().into_bytes(),
         PublicFormat::Der => pk.spki_der().to_vec(),
         PublicFormat::Jwk => format!("{}\n", pk.to_jwk()).into_bytes(),
     };
-    files::write(&a.out, &bytes, FileMode::Public, a.force, "output file")
+    files::write(&a.out, &bytes, FileMode::Public, a.force, "output file")?;
+    if ctx.ui.json {
+        ctx.ui.print_json(&json!({
+            "fingerprint": info.fingerprint.to_string(),
+            "format": format,
+            "file": a.out.display().to_string(),
+        }));
+    }
+    Ok(())
 }
 
 fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<(), Failure> {
-    let fp = parse_fp(&a.fingerprint)?;
     let info = with_vault(ctx, async |o, _| {
-        let info = o.vault.key_info(&fp).await?;
+        let info = find(&o.vault, &a.fingerprint).await?;
+        let fp = info.fingerprint;
         if !a.yes {
             let what = format!(
                 "Delete key {} ({}{} {}{})? This cannot be undone.",
@@ -301,21 +414,18 @@ fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<(), Failure> {
 }
 
 fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Failure> {
-    let fp = parse_fp(&a.fingerprint)?;
-    if !a.force && a.out.as_os_str() != "-" && a.out.exists() {
-        return Err(fail(format!(
-            "export file '{}' already exists (pass --force to replace it)",
-            a.out.display()
-        )));
-    }
-    if a.out.as_os_str() == "-" && a.delete {
+    files::check_output(&a.out, a.force, "export file")?;
+    let regular_or_new = !matches!(std::fs::metadata(&a.out), Ok(m) if !m.is_file());
+    if a.delete && (a.out.as_os_str() == "-" || !regular_or_new) {
         return Err(fail(
-            "--delete needs --out <file> (the export is read back before the key is deleted)",
+            "--delete needs --out <file>, a regular file (the export is read back before the key is deleted)",
         ));
     }
     let info = with_vault(ctx, async |o, _| {
-        let info = o.vault.key_info(&fp).await?;
-        let password = ui::export_password(a.password_file.as_deref(), true)?;
+        let info = find(&o.vault, &a.fingerprint).await?;
+        let fp = info.fingerprint;
+        let password =
+            ui::export_password(a.password_file.as_deref(), true, a.allow_short_password)?;
         let sealed = o.vault.export_sealed(&fp, password.as_bytes()).await?;
         files::write(
             &a.out,
@@ -360,18 +470,103 @@ fn export(ctx: &Ctx, a: ExportArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// What a file given to `key import` holds.
+enum ImportFile {
+    /// A `tresor key export` file (JSON).
+    Export(String),
+    /// An unencrypted PKCS#8 private key (PEM or DER).
+    Pkcs8(tresor::PrivateKey),
+}
+
+fn import_file(path: &Path) -> Result<ImportFile, Failure> {
+    let bytes = Zeroizing::new(files::read_nonempty(path, "key file")?);
+    let text = core::str::from_utf8(&bytes).ok();
+    if let Some(t) = text.filter(|t| t.trim_start().starts_with('{')) {
+        return Ok(ImportFile::Export(t.to_string()));
+    }
+    if text.is_some_and(|t| t.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
+        return Err(fail(format!(
+            "key file '{}' is an encrypted PKCS#8 key; decrypt it first (openssl pkcs8 -in <file> -out <plain.pem>) \
+             or import a `tresor key export` file",
+            path.display()
+        )));
+    }
+    tresor::PrivateKey::from_der_or_pem(&bytes)
+        .map(ImportFile::Pkcs8)
+        .map_err(|e| {
+            fail(format!(
+                "key file '{}' is neither a tresor key export nor a PKCS#8 private key (PEM or DER): {} (error {} {})",
+                path.display(),
+                e.message(),
+                e.code(),
+                e.kind()
+            ))
+        })
+}
+
+/// The purpose of an imported PKCS#8 key: `--purpose`, else the only one its type allows.
+fn import_purpose(key: &tresor::PrivateKey, a: &ImportArgs) -> Result<Purpose, Failure> {
+    let kt = key.key_type();
+    let signing = kt.require(Purpose::Signing).is_ok();
+    let encryption = kt.require(Purpose::Encryption).is_ok();
+    match (a.purpose, signing, encryption) {
+        (Some(PurposeArg::Signing), _, _) => Ok(Purpose::Signing),
+        (Some(PurposeArg::Encryption), _, _) => Ok(Purpose::Encryption),
+        (None, true, false) => Ok(Purpose::Signing),
+        (None, false, true) => Ok(Purpose::Encryption),
+        _ => Err(fail(format!(
+            "a {kt} key can sign or decrypt: pass --purpose signing (with --usage) or --purpose encryption"
+        ))),
+    }
+}
+
 fn import(ctx: &Ctx, a: ImportArgs) -> Result<(), Failure> {
-    let text = files::read_nonempty(&a.file, "export file")?;
-    let text = String::from_utf8(text)
-        .map_err(|_| fail(format!("export file '{}' is not text", a.file.display())))?;
-    let what = format!("export file '{}'", a.file.display());
-    let info = with_vault(ctx, async |o, _| {
-        let password = ui::export_password(a.password_file.as_deref(), false)?;
-        o.vault
-            .import_sealed(&text, password.as_bytes(), a.name.as_deref())
-            .await
-            .map_err(context(&what))
-    })?;
+    let file = import_file(&a.file)?;
+    let what = format!("key file '{}'", a.file.display());
+    let info = match file {
+        ImportFile::Export(text) => {
+            if a.purpose.is_some() || a.usage.is_some() {
+                return Err(fail(
+                    "--purpose and --usage apply to PKCS#8 keys; an export file records them",
+                ));
+            }
+            with_vault(ctx, async |o, _| {
+                let password = ui::export_password(a.password_file.as_deref(), false, true)?;
+                o.vault
+                    .import_sealed(&text, password.as_bytes(), a.name.as_deref())
+                    .await
+                    .map_err(context(&what))
+            })?
+        }
+        ImportFile::Pkcs8(key) => {
+            if a.password_file.is_some() {
+                return Err(fail(
+                    "--password-file applies to tresor export files; this is an unencrypted PKCS#8 key",
+                ));
+            }
+            let purpose = import_purpose(&key, &a)?;
+            let usage = match (purpose, &a.usage) {
+                (Purpose::Signing, Some(u)) => Some(parse_usage(u)?),
+                (Purpose::Signing, None) => {
+                    return Err(fail(format!(
+                        "a signing key needs --usage: what it may sign, comma-separated: {USAGES}"
+                    )));
+                }
+                (Purpose::Encryption, Some(_)) => {
+                    return Err(fail(
+                        "--usage applies to signing keys only (encryption keys have no usage)",
+                    ));
+                }
+                (Purpose::Encryption, None) => None,
+            };
+            with_vault(ctx, async |o, _| {
+                o.vault
+                    .import_private_key(&key, purpose, usage, a.name.as_deref())
+                    .await
+                    .map_err(context(&what))
+            })?
+        }
+    };
     if ctx.ui.json {
         ctx.ui.print_json(&json!({"imported": key_json(&info)}));
     } else {

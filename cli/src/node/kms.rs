@@ -69,7 +69,7 @@ pub(crate) struct RegisterEncryptionArgs {
 
 #[derive(Args, Debug)]
 pub(crate) struct RotateNodeKeyArgs {
-    /// The fingerprint of the key to rotate.
+    /// The key to rotate: its fingerprint, a unique prefix of it, or its name.
     #[arg(long)]
     fingerprint: String,
     /// The KMS key to rotate to (made in the KMS beforehand).
@@ -191,11 +191,11 @@ fn with_external_vault<T>(
 }
 
 fn kms_rotate_node_key(ctx: &Ctx, a: &RotateNodeKeyArgs) -> Result<(), Failure> {
-    let fp = parse_fp(&a.fingerprint)?;
     let id =
         KmsKeyId::new(a.new_kms_key_id.trim().to_string()).map_err(context("--new-kms-key-id"))?;
     let (old, new) = with_external_vault(ctx, "rotate-node-key", async |o| {
-        let old = o.vault.key_info(&fp).await?;
+        let old = find(&o.vault, &a.fingerprint).await?;
+        let fp = old.fingerprint;
         let new = o
             .vault
             .rotate_kms_node_key(&fp, &id, a.name.as_deref())

@@ -14,12 +14,13 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use tresor::config::{Config, KmsSettings, KmsType, OpenOptions, Opened};
 use tresor::kms::KmsKeyId;
-use tresor::kms::registry::SoftwareMaster;
+use tresor::kms::registry::{KmsConfig, PinSource, SoftwareMaster};
 use tresor::vault::{KeyInfo, Mode, Role, Storage};
 use tresor::{
-    EncryptionAlgorithmSpec, EncryptionKeySpec, ErrorKind, Fingerprint, Purpose,
-    SigningAlgorithmSpec, SigningKeySpec, SigningKeyUsageSet,
+    EncryptionAlgorithmSpec, EncryptionKeySpec, ErrorKind, Purpose, SigningAlgorithmSpec,
+    SigningKeySpec, SigningKeyUsageSet,
 };
+use zeroize::Zeroizing;
 
 pub(crate) use audit::{AuditCmd, audit_cmd};
 pub(crate) use config_show::{ConfigCmd, config_cmd};
@@ -32,7 +33,7 @@ pub(crate) use kms::{KmsCmd, kms_cmd};
 use crate::config::{self, InitChoices, InitMode, absolute, config_failure};
 use crate::files::{self, Mode as FileMode};
 use crate::ui::{self, Ui, out, pairs, rfc3339, table};
-use crate::{EXIT_ERROR, EXIT_INVALID, Failure};
+use crate::{EXIT_ERROR, Failure};
 
 /// What every store command gets.
 #[derive(Debug)]
@@ -65,7 +66,7 @@ pub(crate) fn context(what: &str) -> impl FnOnce(tresor::Error) -> Failure + '_ 
 /// An error of `tresor::config::open`: a configuration problem (no source) as a config error, a failure
 /// of the KMS, the store or the vault with its error code. A missing store or KMS file gets the CLI's
 /// advice (the library's message cannot name a command).
-fn open_failure(e: tresor::Error) -> Failure {
+fn open_failure(e: tresor::Error, cfg: &Config) -> Failure {
     let missing = e.kind() == ErrorKind::Io && e.message().contains("does not exist");
     let mut f = if std::error::Error::source(&e).is_none() {
         config::config_failure(e)
@@ -73,10 +74,43 @@ fn open_failure(e: tresor::Error) -> Failure {
         Failure::from(e)
     };
     if missing {
-        f.message
-            .push_str(" (run 'tresor init' to create a store, or pass --config <file>)");
+        if cfg.file().is_some_and(Path::exists) || cfg.canton().is_some() {
+            f.message.push_str(
+                " (run 'tresor init --use-config' to create the store and the software KMS this configuration \
+                 names, or pass --config <file>)",
+            );
+        } else {
+            f.message
+                .push_str(" (run 'tresor init' to create a store, or pass --config <file>)");
+        }
     }
     f
+}
+
+/// Refuse the secret files of the configuration that others can read (as ssh refuses such keys): the
+/// software KMS key file or passphrase file, the PKCS#11 PIN file. Clear mode opens no KMS.
+pub(crate) fn check_secret_files(cfg: &Config) -> Result<(), Failure> {
+    let Some(k) = cfg.kms() else {
+        return Ok(());
+    };
+    if matches!(cfg.mode(), Ok(Mode::Clear)) {
+        return Ok(());
+    }
+    if let Some(s) = k.software() {
+        match &s.master {
+            SoftwareMaster::KeyFile(p) => files::check_secret_file(p, "software KMS key file")?,
+            SoftwareMaster::PassphraseFile(p) => {
+                files::check_secret_file(p, "software KMS passphrase file")?;
+            }
+            _ => {}
+        }
+    }
+    if let Some(KmsConfig::Pkcs11(c)) = k.config()
+        && let PinSource::File(p) = &c.pin
+    {
+        files::check_secret_file(p, "PKCS#11 PIN file")?;
+    }
+    Ok(())
 }
 
 /// A description of where the software KMS master key comes from (no secret).
@@ -110,6 +144,17 @@ pub(crate) async fn open(
     create: bool,
     log_file: Option<&Path>,
 ) -> Result<Opened, Failure> {
+    open_with(cfg, ui, create, log_file, None).await
+}
+
+/// [`open`], with the software KMS passphrase given (`tresor init`) instead of asked.
+pub(crate) async fn open_with(
+    cfg: &Config,
+    ui: &Ui,
+    create: bool,
+    log_file: Option<&Path>,
+    passphrase: Option<Zeroizing<String>>,
+) -> Result<Opened, Failure> {
     // A driver this build lacks: the library's error, with how to build the command with it.
     if let Some(k) = cfg.kms()
         && let Some(e) = k.unsupported()
@@ -121,8 +166,10 @@ pub(crate) async fn open(
         ));
         return Err(f);
     }
+    check_secret_files(cfg)?;
     // Ask only when the KMS file is there to be opened (otherwise open names the missing file).
     let kms_passphrase = match cfg.kms() {
+        _ if passphrase.is_some() => passphrase,
         Some(k)
             if cfg.needs_kms_passphrase()
                 && (create || k.software().is_some_and(|s| s.path.exists())) =>
@@ -143,7 +190,7 @@ pub(crate) async fn open(
     }
     let opened = tresor::config::open(cfg, options).await;
     ui::close_progress_line();
-    opened.map_err(open_failure)
+    opened.map_err(|e| open_failure(e, cfg))
 }
 
 /// Load the configuration and open the vault; the runtime runs `f` on it.
@@ -177,16 +224,10 @@ pub(crate) fn parse_usage(s: &str) -> Result<SigningKeyUsageSet, Failure> {
 
 // --- small helpers -----------------------------------------------------------------------------
 
-pub(crate) fn parse_fp(s: &str) -> Result<Fingerprint, Failure> {
-    s.parse::<Fingerprint>().map_err(|e| {
-        fail(format!(
-            "fingerprint '{}': {} (error {} {})",
-            s.escape_debug(),
-            e.message(),
-            e.code(),
-            e.kind()
-        ))
-    })
+/// The key `selector` names in the vault: a fingerprint, a unique prefix of one, or a key name
+/// ([`tresor::Vault::find_key`]).
+pub(crate) async fn find(v: &tresor::Vault, selector: &str) -> Result<KeyInfo, Failure> {
+    v.find_key(selector).await.map_err(Failure::from)
 }
 
 pub(crate) fn usage_list(u: Option<SigningKeyUsageSet>) -> Value {

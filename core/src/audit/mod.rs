@@ -23,8 +23,11 @@
 //! the chain and names the first line that was edited, removed or moved.
 //!
 //! What the chain cannot show: lines cut from the *end* of the newest file, and a rewrite of the whole
-//! chain from some line on (the hash is not keyed). Keep a copy of the latest `chain=` elsewhere to detect
-//! those.
+//! chain from some line on (the hash is not keyed). Keep a copy of the latest tip (`seq` and `chain`,
+//! [`VerifyReport::tip`]) elsewhere and check the log against it ([`verify_audit_log_expecting`]) to
+//! detect those.
+//!
+//! The file is created with mode 0600 (it names keys and KMS key ids; no secret).
 //!
 //! # File
 //! Configured like Canton's dedicated KMS log ([`AuditLogConfig::from_env`]):
@@ -36,7 +39,10 @@
 
 mod verify;
 
-pub use verify::{AuditProblem, ProblemKind, VerifyReport, rolled_files, verify_audit_log};
+pub use verify::{
+    AuditProblem, ChainTip, ProblemKind, VerifyReport, rolled_files, verify_audit_log,
+    verify_audit_log_expecting,
+};
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read as _, Seek as _, SeekFrom, Write as _};
@@ -368,11 +374,14 @@ impl AuditLog {
     fn open_active(&self, today: &str) -> Result<State> {
         let path = &self.cfg.path;
         loop {
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| io_err("opening", path, e))?;
+            let mut opts = OpenOptions::new();
+            opts.create(true).append(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt as _;
+                opts.mode(0o600);
+            }
+            let file = opts.open(path).map_err(|e| io_err("opening", path, e))?;
             file.lock().map_err(|e| io_err("locking", path, e))?;
             if !is_current(&file, path) {
                 let _ = file.unlock();

@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Parsed, header_prev, io_err, link, parse_line};
+use super::{Parsed, header_prev, io_err, link, parse_line, unhex32};
 use crate::error::{Error, ErrorKind, Result};
+use crate::util::hex;
 
 /// The file name of `path` (for sibling matching).
 fn file_name(path: &Path) -> String {
@@ -68,6 +69,12 @@ pub enum ProblemKind {
     Reordered,
     /// The line is not an audit line at all.
     Malformed,
+    /// The log ends before an expected tip ([`verify_audit_log_expecting`]): lines were cut from its
+    /// end (or the whole log was replaced by a shorter one).
+    Truncated,
+    /// The line at an expected tip's sequence number has another chain value: the log was rewritten
+    /// from that line on (or before it).
+    Rewritten,
 }
 
 impl core::fmt::Display for ProblemKind {
@@ -77,6 +84,8 @@ impl core::fmt::Display for ProblemKind {
             Self::Removed => "removed",
             Self::Reordered => "reordered",
             Self::Malformed => "malformed",
+            Self::Truncated => "truncated",
+            Self::Rewritten => "rewritten",
         })
     }
 }
@@ -107,6 +116,49 @@ impl core::fmt::Display for AuditProblem {
     }
 }
 
+/// A point of the hash chain: a line's sequence number and chain value, written `<seq>:<64 hex>`.
+///
+/// The chain cannot show lines cut from the end of the log, nor a rewrite of everything after some
+/// line; a tip kept elsewhere (printed by `tresor audit verify`, [`VerifyReport::tip`]) can: checked
+/// with [`verify_audit_log_expecting`], the log must still hold that line, unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChainTip {
+    /// The line's `seq`.
+    pub seq: u64,
+    /// The line's `chain` value.
+    pub chain: [u8; 32],
+}
+
+impl core::fmt::Display for ChainTip {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}", self.seq, hex(&self.chain))
+    }
+}
+
+impl core::str::FromStr for ChainTip {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::new(
+                ErrorKind::MalformedData,
+                format!(
+                    "an audit chain tip is <seq>:<64 hex digits> (as `tresor audit verify` prints it), not '{}'",
+                    s.escape_debug()
+                ),
+            )
+        };
+        let (seq, chain) = s.trim().split_once(':').ok_or_else(bad)?;
+        let seq = seq
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(bad)?;
+        let chain = unhex32(&chain.to_ascii_lowercase()).ok_or_else(bad)?;
+        Ok(Self { seq, chain })
+    }
+}
+
 /// The result of [`verify_audit_log`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -116,6 +168,8 @@ pub struct VerifyReport {
     pub lines: u64,
     /// The first problem, if any.
     pub problem: Option<AuditProblem>,
+    /// The last intact line's sequence number and chain value (keep it to detect a truncation later).
+    pub tip: Option<ChainTip>,
 }
 
 impl VerifyReport {
@@ -129,6 +183,99 @@ impl VerifyReport {
 /// (`<path>.<yyyy-MM-dd>`, oldest first), and report the first line that was edited, removed or moved.
 /// A rolled file given directly is checked on its own. Errors are for unreadable files only.
 pub fn verify_audit_log(path: &Path) -> Result<VerifyReport> {
+    verify_audit_log_expecting(path, None)
+}
+
+/// [`verify_audit_log`], and, with `expected`, check that the log still holds that tip: a log that ends
+/// before it is [`ProblemKind::Truncated`], one whose line at that sequence number has another chain
+/// value is [`ProblemKind::Rewritten`]. A tip older than the oldest line kept (rolled files removed by
+/// `KMS_LOG_FILE_HISTORY`) cannot be checked and is reported as [`ProblemKind::Removed`].
+pub fn verify_audit_log_expecting(
+    path: &Path,
+    expected: Option<&ChainTip>,
+) -> Result<VerifyReport> {
+    let mut report = verify_chain(path)?;
+    let Some(want) = expected else {
+        return Ok(report);
+    };
+    if report.problem.is_some() {
+        return Ok(report);
+    }
+    let last_file = report.files.last().cloned().unwrap_or_default();
+    let at = |line: u64, kind, detail: String| AuditProblem {
+        file: last_file.clone(),
+        line,
+        kind,
+        detail,
+    };
+    let Some(tip) = report.tip else {
+        report.problem = Some(at(
+            0,
+            ProblemKind::Truncated,
+            format!(
+                "the log holds no line, the expected tip is seq={}",
+                want.seq
+            ),
+        ));
+        return Ok(report);
+    };
+    if want.seq > tip.seq {
+        report.problem = Some(at(
+            report.lines,
+            ProblemKind::Truncated,
+            format!(
+                "the log ends at seq={}, before the expected tip seq={}: {} line(s) cut from its end",
+                tip.seq,
+                want.seq,
+                want.seq - tip.seq
+            ),
+        ));
+        return Ok(report);
+    }
+    match find_seq(&report.files, want.seq)? {
+        Some((_, _, chain)) if chain == want.chain => {}
+        Some((file, line, _)) => {
+            report.problem = Some(AuditProblem {
+                file,
+                line,
+                kind: ProblemKind::Rewritten,
+                detail: format!(
+                    "seq={} does not have the expected chain value: the log was rewritten at or before this line",
+                    want.seq
+                ),
+            });
+        }
+        None => {
+            report.problem = Some(at(
+                0,
+                ProblemKind::Removed,
+                format!(
+                    "the expected tip seq={} is older than the oldest line kept; it cannot be checked",
+                    want.seq
+                ),
+            ));
+        }
+    }
+    Ok(report)
+}
+
+/// The file, line number and chain value of the line with sequence number `seq`, if any.
+fn find_seq(files: &[PathBuf], seq: u64) -> Result<Option<(PathBuf, u64, [u8; 32])>> {
+    for file in files {
+        let text = std::fs::read(file).map_err(|e| io_err("reading", file, e))?;
+        let text = String::from_utf8_lossy(&text);
+        for (i, l) in text.lines().enumerate() {
+            if let Some(p) = parse_line(l)
+                && p.seq == seq
+            {
+                return Ok(Some((file.clone(), i as u64 + 1, p.chain)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn verify_chain(path: &Path) -> Result<VerifyReport> {
     let mut files = rolled_files(path)?;
     if path.exists() {
         files.push(path.to_path_buf());
@@ -143,6 +290,7 @@ pub fn verify_audit_log(path: &Path) -> Result<VerifyReport> {
         files: files.clone(),
         lines: 0,
         problem: None,
+        tip: None,
     };
     let mut prev: Option<([u8; 32], u64)> = None;
     for file in &files {
@@ -240,6 +388,10 @@ pub fn verify_audit_log(path: &Path) -> Result<VerifyReport> {
                 return Ok(report);
             }
             prev = Some((p.chain, p.seq));
+            report.tip = Some(ChainTip {
+                seq: p.seq,
+                chain: p.chain,
+            });
             report.lines += 1;
         }
     }

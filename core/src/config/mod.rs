@@ -271,6 +271,8 @@ pub struct Config {
     kms: Option<KmsSettings>,
     cache: CacheConfig,
     role: RoleConfig,
+    /// `[audit] key-use`: record every sign and decrypt by fingerprint in the audit log too.
+    audit_key_use: bool,
     /// Environment variables that were applied.
     env_applied: Vec<&'static str>,
 }
@@ -290,6 +292,7 @@ impl Default for Config {
             kms: None,
             cache: CacheConfig::default(),
             role: RoleConfig::Active,
+            audit_key_use: false,
             env_applied: Vec::new(),
         }
     }
@@ -518,6 +521,7 @@ impl Config {
             "kms",
             "cache",
             "storage",
+            "audit",
         ])?;
         let mut cfg = Config {
             base_dir: Some(base.clone()),
@@ -549,6 +553,12 @@ impl Config {
             }
             if let Some(n) = cache.number("idle-timeout-seconds")? {
                 cfg.cache.idle_timeout = Duration::from_secs(n);
+            }
+        }
+        if let Some(audit) = top.object("audit", "[audit]".into())? {
+            audit.check_keys(&["key-use"])?;
+            if let Some(b) = audit.boolean("key-use")? {
+                cfg.audit_key_use = b;
             }
         }
         if let Some(storage) = top.object("storage", "[storage]".into())? {
@@ -662,8 +672,9 @@ impl Config {
     /// Apply the `TRESOR_*` environment overrides (`TRESOR_STORE_URL`, `TRESOR_CRYPTO_PROVIDER`,
     /// `TRESOR_ENCRYPTION_TYPE`, `TRESOR_WRAPPER_KEY_ID`, `TRESOR_REVERTED`, `TRESOR_KMS_TYPE`,
     /// `TRESOR_KMS_PATH`, `TRESOR_KMS_KEY_FILE`, `TRESOR_KMS_PASSPHRASE_FILE`, `TRESOR_KMS_PASSPHRASE`,
-    /// `TRESOR_KMS_AUDIT_LOGGING`, `TRESOR_CACHE_MAX_ENTRIES`, `TRESOR_CACHE_IDLE_TIMEOUT_SECONDS`,
-    /// `TRESOR_STORAGE_ROLE`); relative paths in them are resolved against the current directory.
+    /// `TRESOR_KMS_AUDIT_LOGGING`, `TRESOR_AUDIT_KEY_USE`, `TRESOR_CACHE_MAX_ENTRIES`,
+    /// `TRESOR_CACHE_IDLE_TIMEOUT_SECONDS`, `TRESOR_STORAGE_ROLE`); relative paths in them are resolved
+    /// against the current directory.
     pub fn apply_env(&mut self) -> Result<()> {
         let cwd = absolute(Path::new("."));
         let mut applied = Vec::new();
@@ -803,6 +814,14 @@ impl Config {
                     "with the TRESOR_KMS_* environment variables applied: {}",
                     e.message()
                 ))
+            })?;
+        }
+        if let Some(b) = take("TRESOR_AUDIT_KEY_USE") {
+            self.audit_key_use = parse_bool(&b).ok_or_else(|| {
+                env_err(
+                    "TRESOR_AUDIT_KEY_USE",
+                    format!("expected true or false, got '{b}'"),
+                )
             })?;
         }
         if let Some(n) = take("TRESOR_CACHE_MAX_ENTRIES") {
@@ -949,6 +968,12 @@ impl Config {
                 timeout,
             },
         }
+    }
+
+    /// `[audit] key-use`: whether every sign and decrypt by fingerprint is recorded in the audit log
+    /// (which exists with `audit-logging = true`); key management operations always are.
+    pub fn audit_key_use(&self) -> bool {
+        self.audit_key_use
     }
 
     /// The environment variables [`apply_env`](Self::apply_env) applied.

@@ -222,7 +222,11 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
             (Some(d), true)
         }
         Plan::Software(soft, master) => {
-            let what = format!("software KMS '{}'", soft.path.display());
+            let what = format!(
+                "software KMS '{}' (master key: {})",
+                soft.path.display(),
+                soft.master.describe()
+            );
             let soft = Arc::new(
                 SoftwareKms::open(&soft.path, master)
                     .await
@@ -259,7 +263,10 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
         }
         *d = crate::kms::layered(d.clone(), layers);
     }
-    let mut options = VaultOptions::new(mode).role(cfg.role()).cache(cfg.cache);
+    let mut options = VaultOptions::new(mode)
+        .role(cfg.role())
+        .cache(cfg.cache)
+        .audit_key_use(cfg.audit_key_use);
     if let Some(p) = progress {
         options = options.progress(p);
     }
@@ -273,6 +280,17 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
         vault,
         software_kms,
     })
+}
+
+impl crate::vault::blocking::BlockingVault {
+    /// Open the vault a configuration describes, exactly as [`open`] does (the same KMS driver with the
+    /// same retry, rate-limit, bounds, health and audit layers), on a runtime of its own. This is what
+    /// every binding calls.
+    pub fn open(config: &Config, options: OpenOptions) -> Result<Self> {
+        let rt = crate::vault::blocking::runtime()?;
+        let opened = rt.block_on(open(config, options))?;
+        Ok(Self::from_runtime(rt, opened.vault))
+    }
 }
 
 #[cfg(test)]

@@ -40,21 +40,39 @@ fn cbc_tag(k2: &[u8], c: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-pub(super) fn encrypt_cbc<B: Backend>(recipient_point: &[u8], pt: &[u8]) -> Result<Vec<u8>> {
+/// Put `header` in front of the `body` bytes of `buf` (within its capacity when there is room).
+fn prepend(buf: &mut Vec<u8>, header: &[&[u8]]) {
+    let n: usize = header.iter().map(|h| h.len()).sum();
+    let body = buf.len();
+    buf.resize(body + n, 0);
+    buf.copy_within(0..body, n);
+    let mut at = 0;
+    for h in header {
+        buf[at..at + h.len()].copy_from_slice(h);
+        at += h.len();
+    }
+}
+
+/// `ecies-hkdf-hmac-sha-256-aes-128-cbc` of the plaintext in `buf`, in place (see the module docs).
+pub(super) fn encrypt_cbc_in_place<B: Backend>(
+    recipient_point: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<()> {
     let (v, z) = B::ecdh_ephemeral(recipient_point)?;
     let k = cbc_keys(&v, z.as_ref());
     let (k1, k2) = k.split_at(16);
     let k1: &[u8; 16] = k1.try_into().map_err(|_| Error::internal("KDF split"))?;
     let mut iv = [0u8; IV_LEN];
     random_bytes(&mut iv)?;
-    let c = B::aes128_cbc_encrypt(k1, &iv, pt)?;
-    let t = cbc_tag(k2, &c);
-    let mut out = Vec::with_capacity(IV_LEN + POINT_LEN + c.len() + TAG_LEN);
-    out.extend_from_slice(&iv);
-    out.extend_from_slice(&v);
-    out.extend_from_slice(&c);
-    out.extend_from_slice(&t);
-    Ok(out)
+    let n = buf.len();
+    let padded = n + (16 - n % 16);
+    buf.reserve_exact(IV_LEN + POINT_LEN + (padded - n) + TAG_LEN);
+    buf.resize(padded, 0);
+    B::aes128_cbc_encrypt_in_place(k1, &iv, buf, n)?;
+    let t = cbc_tag(k2, buf);
+    buf.extend_from_slice(&t);
+    prepend(buf, &[&iv, &v]);
+    Ok(())
 }
 
 pub(super) fn decrypt_cbc<B: Backend>(key: &B::EcdhKey, ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
@@ -111,13 +129,20 @@ fn gcm_key<B: Backend>(v: &[u8], z: &[u8]) -> Result<AesGcmKey<B>> {
     AesGcmKey::<B>::with_backend(&k)
 }
 
-pub(super) fn encrypt_gcm<B: Backend>(recipient_point: &[u8], pt: &[u8]) -> Result<Vec<u8>> {
+/// Legacy `ecies-hkdf-hmac-sha-256-aes-128-gcm` of the plaintext in `buf`, in place.
+pub(super) fn encrypt_gcm_in_place<B: Backend>(
+    recipient_point: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<()> {
     let (v, z) = B::ecdh_ephemeral(recipient_point)?;
-    let body = gcm_key::<B>(&v, z.as_ref())?.encrypt(pt, &[])?;
-    let mut out = Vec::with_capacity(POINT_LEN + body.len());
-    out.extend_from_slice(&v);
-    out.extend_from_slice(&body);
-    Ok(out)
+    let key = gcm_key::<B>(&v, z.as_ref())?;
+    let mut iv = [0u8; 12];
+    random_bytes(&mut iv)?;
+    buf.reserve_exact(POINT_LEN + iv.len() + 16);
+    let tag = B::aes_gcm_seal(&key.inner, &iv, &[], buf)?;
+    buf.extend_from_slice(&tag);
+    prepend(buf, &[&v, &iv]);
+    Ok(())
 }
 
 pub(super) fn decrypt_gcm<B: Backend>(key: &B::EcdhKey, ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {

@@ -219,6 +219,10 @@ mod tests {
                 }
             }
             match kt.encryption_spec() {
+                // The portable backend refuses RSA-OAEP decryption (see the test below).
+                Some(_) if kt == KeyType::Rsa2048 && !cfg!(feature = "native") => {
+                    kp.encrypt(None, b"secret").expect("encrypt");
+                }
                 Some(_) => {
                     let ct = kp.encrypt(None, b"secret").expect("encrypt");
                     assert_eq!(

@@ -122,8 +122,16 @@ pub trait Backend: sealed::Sealed + Send + Sync + 'static {
         aad: &[u8],
         buf: &mut Zeroizing<Vec<u8>>,
     ) -> Result<()>;
+    /// AES-128-CBC with PKCS#7 padding, in place: `buf` holds the message in its first `msg_len` bytes
+    /// and is exactly the padded length (`msg_len` rounded up to the next multiple of 16, plus 16 when
+    /// it already is one); it ends as the ciphertext.
     #[doc(hidden)]
-    fn aes128_cbc_encrypt(key: &[u8; 16], iv: &[u8; 16], pt: &[u8]) -> Result<Vec<u8>>;
+    fn aes128_cbc_encrypt_in_place(
+        key: &[u8; 16],
+        iv: &[u8; 16],
+        buf: &mut [u8],
+        msg_len: usize,
+    ) -> Result<()>;
     #[doc(hidden)]
     fn aes128_cbc_decrypt(key: &[u8; 16], iv: &[u8; 16], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>>;
     #[doc(hidden)]
@@ -154,9 +162,22 @@ impl PrivateKey {
     }
 }
 
-/// Fill `out` with bytes from the operating system's RNG.
+/// Fill `out` with cryptographically secure random bytes (keys, IVs, nonces, salts).
+///
+/// With the native backend compiled in, they come from AWS-LC's userspace DRBG (CTR-DRBG per thread,
+/// seeded and periodically reseeded from the operating system's RNG, reseeded after `fork` and VM
+/// snapshots), which costs no system call per draw; otherwise (the portable build, wasm32) from the
+/// operating system's RNG (`getrandom`; in a browser, `crypto.getRandomValues`).
 pub fn random_bytes(out: &mut [u8]) -> Result<()> {
-    getrandom::fill(out).map_err(|_| Error::internal("the operating system RNG failed"))
+    #[cfg(feature = "native")]
+    {
+        aws_lc_rs::rand::fill(out)
+            .map_err(|_| Error::internal("the random number generator failed"))
+    }
+    #[cfg(not(feature = "native"))]
+    {
+        getrandom::fill(out).map_err(|_| Error::internal("the operating system RNG failed"))
+    }
 }
 
 // --- Signing -------------------------------------------------------------------------------------
@@ -310,25 +331,40 @@ impl<B: Backend> Encrypter<B> {
     /// The legacy ECIES-GCM format is produced too, for tests and migration tooling; Canton no longer
     /// writes it.
     pub fn encrypt(&self, algo: EncryptionAlgorithmSpec, pt: &[u8]) -> Result<Vec<u8>> {
+        let mut buf = Zeroizing::new(Vec::with_capacity(pt.len() + ENCRYPTION_OVERHEAD));
+        buf.extend_from_slice(pt);
+        self.encrypt_in_place(algo, &mut buf)?;
+        Ok(core::mem::take(&mut *buf))
+    }
+
+    /// Encrypt the plaintext in `buf` with `algo`, in place: on success `buf` holds the ciphertext in
+    /// Canton's wire format (the same bytes [`Encrypter::encrypt`] returns); on error its contents are
+    /// unspecified. ECIES works in the buffer itself, so a large message costs its own size once; give
+    /// `buf` [`ENCRYPTION_OVERHEAD`] bytes of spare capacity and it is never reallocated (a
+    /// reallocation would leave a copy of the plaintext in freed memory).
+    pub fn encrypt_in_place(&self, algo: EncryptionAlgorithmSpec, buf: &mut Vec<u8>) -> Result<()> {
         algo.check_key_spec(self.key.key_type().require_encryption()?)?;
         match (&self.inner, algo) {
             (EncrypterInner::Ec, EncryptionAlgorithmSpec::EciesHkdfHmacSha256Aes128Cbc) => {
-                ecies::encrypt_cbc::<B>(self.key.raw_fixed(), pt)
+                ecies::encrypt_cbc_in_place::<B>(self.key.raw_fixed(), buf)
             }
             (EncrypterInner::Ec, EncryptionAlgorithmSpec::EciesHkdfHmacSha256Aes128Gcm) => {
-                ecies::encrypt_gcm::<B>(self.key.raw_fixed(), pt)
+                ecies::encrypt_gcm_in_place::<B>(self.key.raw_fixed(), buf)
             }
             (EncrypterInner::Rsa(k), EncryptionAlgorithmSpec::RsaOaepSha256) => {
-                if pt.len() > RSA_OAEP_MAX_PLAINTEXT {
+                if buf.len() > RSA_OAEP_MAX_PLAINTEXT {
                     return Err(Error::new(
                         ErrorKind::InputTooLarge,
                         format!(
                             "RSA-2048 OAEP-SHA256 encrypts at most {RSA_OAEP_MAX_PLAINTEXT} bytes, got {}",
-                            pt.len()
+                            buf.len()
                         ),
                     ));
                 }
-                B::rsa_oaep_encrypt(k, pt)
+                let ct = B::rsa_oaep_encrypt(k, buf)?;
+                zeroize::Zeroize::zeroize(buf);
+                buf.extend_from_slice(&ct);
+                Ok(())
             }
             _ => Err(Error::internal("encryption key and algorithm disagree")),
         }
@@ -351,6 +387,11 @@ impl<B: Backend> core::fmt::Debug for Encrypter<B> {
 
 /// Largest plaintext RSA-2048 OAEP with SHA-256 can carry (256 - 2·32 - 2).
 pub const RSA_OAEP_MAX_PLAINTEXT: usize = 190;
+
+/// The most a ciphertext is longer than its plaintext, for every encryption algorithm (RSA-2048's
+/// 256-byte ciphertext of an empty message is the largest): the spare capacity
+/// [`Encrypter::encrypt_in_place`] needs to never reallocate.
+pub const ENCRYPTION_OVERHEAD: usize = 256;
 
 enum DecrypterInner<B: Backend> {
     Ec(B::EcdhKey),

@@ -185,15 +185,24 @@ impl Backend for Native {
         Ok(())
     }
 
-    fn aes128_cbc_encrypt(key: &[u8; 16], iv: &[u8; 16], pt: &[u8]) -> Result<Vec<u8>> {
+    fn aes128_cbc_encrypt_in_place(
+        key: &[u8; 16],
+        iv: &[u8; 16],
+        buf: &mut [u8],
+        msg_len: usize,
+    ) -> Result<()> {
+        let pad = buf.len().saturating_sub(msg_len);
+        if !(1..=16).contains(&pad) || !buf.len().is_multiple_of(16) {
+            return Err(Error::internal("AES-CBC buffer is not the padded length"));
+        }
+        // PKCS#7: `pad` bytes of value `pad`.
+        buf[msg_len..].fill(pad as u8);
         let k = cipher::UnboundCipherKey::new(&cipher::AES_128, key)
             .map_err(|_| lc_internal("AES key"))?;
-        let enc = cipher::PaddedBlockEncryptingKey::cbc_pkcs7(k)
-            .map_err(|_| lc_internal("AES-CBC key"))?;
-        let mut buf = pt.to_vec();
-        enc.less_safe_encrypt(&mut buf, cipher::EncryptionContext::Iv128((*iv).into()))
+        let enc = cipher::EncryptingKey::cbc(k).map_err(|_| lc_internal("AES-CBC key"))?;
+        enc.less_safe_encrypt(buf, cipher::EncryptionContext::Iv128((*iv).into()))
             .map_err(|_| lc_internal("AES-CBC encrypt"))?;
-        Ok(buf)
+        Ok(())
     }
 
     fn aes128_cbc_decrypt(key: &[u8; 16], iv: &[u8; 16], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {

@@ -278,10 +278,24 @@ impl Backend for Portable {
         Ok(())
     }
 
-    fn aes128_cbc_encrypt(key: &[u8; 16], iv: &[u8; 16], pt: &[u8]) -> Result<Vec<u8>> {
+    fn aes128_cbc_encrypt_in_place(
+        key: &[u8; 16],
+        iv: &[u8; 16],
+        buf: &mut [u8],
+        msg_len: usize,
+    ) -> Result<()> {
         use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+        let padded = buf.len();
         let enc = cbc::Encryptor::<aes::Aes128>::new(key.into(), iv.into());
-        Ok(enc.encrypt_padded_vec::<Pkcs7>(pt))
+        let n = enc
+            .encrypt_padded::<Pkcs7>(buf, msg_len)
+            .map_err(|_| Error::internal("AES-CBC buffer is not the padded length"))?
+            .len();
+        if n == padded {
+            Ok(())
+        } else {
+            Err(Error::internal("AES-CBC buffer is not the padded length"))
+        }
     }
 
     fn aes128_cbc_decrypt(key: &[u8; 16], iv: &[u8; 16], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {

@@ -44,24 +44,10 @@ impl Drop for BlockingVault {
 }
 
 impl BlockingVault {
-    /// Open the vault a configuration describes, exactly as [`crate::config::open`] does (the same
-    /// KMS driver with the same retry, rate-limit, bounds, health and audit layers), on a runtime of
-    /// its own. This is what every binding calls.
-    #[cfg(feature = "config")]
-    pub fn open(
-        config: &crate::config::Config,
-        options: crate::config::OpenOptions,
-    ) -> Result<Self> {
-        let rt = runtime()?;
-        let opened = rt.block_on(crate::config::open(config, options))?;
-        Ok(Self {
-            rt,
-            vault: opened.vault,
-        })
-    }
-
     /// The low-level constructor ([`Vault::open`]): the store at `store_url` and `kms` used exactly as
-    /// given — no layers are added; wrap the driver with [`crate::kms::layered`] yourself.
+    /// given — no layers are added; wrap the driver with [`crate::kms::layered`] yourself. (With the
+    /// `config` feature, `BlockingVault::open` opens the vault a configuration describes, with every
+    /// layer; that is what bindings call.)
     pub fn open_with_driver(
         store_url: &str,
         kms: Option<Arc<dyn KmsDriver>>,

@@ -116,7 +116,7 @@ pub fn seal_private_key(
         })?),
         Purpose::Encryption => None,
     };
-    crate::kms::check_key_name(name)?;
+    super::select::check_name(name)?;
     seal(
         &Meta {
             fingerprint: key.public_key().fingerprint(),
@@ -261,9 +261,15 @@ impl Vault {
     /// Export the key `fp` sealed under `password` (Canton's `download_to`, e.g. to keep a namespace
     /// root key offline): the text of a `tresor-key-export/1` file (see the module docs). Refused in
     /// external mode ([`ErrorKind::WrongMode`]).
+    /// With an audit log the export is recorded before the file's text is returned.
     pub async fn export_sealed(&self, fp: &Fingerprint, password: &[u8]) -> Result<String> {
         let (info, key) = self.private_key(fp).await?;
-        seal_export(&info, &key, password)
+        let sealed = seal_export(&info, &key, password)?;
+        self.record(&format!(
+            "export key {} sealed under a password",
+            super::records::describe(&info)
+        ))?;
+        Ok(sealed)
     }
 
     /// Import a key exported by [`Vault::export_sealed`] (or `tresor key export`), opened with
@@ -277,7 +283,17 @@ impl Vault {
     ) -> Result<KeyInfo> {
         let imported = open_export(export, password)?;
         let name = name.or(imported.name.as_deref());
-        self.import_private_key(&imported.key, imported.purpose, imported.usage, name)
-            .await
+        self.import_recorded(
+            &[super::ImportKey {
+                key: &imported.key,
+                purpose: imported.purpose,
+                usage: imported.usage,
+                name,
+            }],
+            |k| format!("import key {k} from a password-sealed export"),
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("no key imported"))
     }
 }

@@ -1,12 +1,14 @@
 //! Managing the vault's keys: generate, import, register KMS keys, list, look up, delete, rotate.
 
+use super::records::describe;
+use super::select::{check_name, sanitized};
 use super::{Active, KeyInfo, Vault, corrupt_row, not_found};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{
     Fingerprint, KeyType, PrivateKey, PublicKey, SigningKeyUsage, SigningKeyUsageSet,
 };
 use crate::kms::retry::{RetryConfig, wait_until_active};
-use crate::kms::{KmsKeyId, KmsKeySpec, MAX_KEY_NAME_LEN, check_key_name};
+use crate::kms::{KmsKeyId, KmsKeySpec, MAX_KEY_NAME_LEN};
 use crate::scheme::{EncryptionKeySpec, KeySpec, Purpose, SigningKeySpec};
 use crate::store::KeyRow;
 use crate::util::{now_ms, rfc3339_ms};
@@ -83,7 +85,19 @@ impl Vault {
         usage: Option<SigningKeyUsageSet>,
         name: Option<&str>,
     ) -> Result<KeyInfo> {
-        check_key_name(name)?;
+        self.generate_recorded(spec, usage, name, |k| format!("generate key {k}"))
+            .await
+    }
+
+    /// Generate a key, recorded in the audit log as `record(<the new key>)`.
+    async fn generate_recorded(
+        &self,
+        spec: KeySpec,
+        usage: Option<SigningKeyUsageSet>,
+        name: Option<&str>,
+        record: impl Fn(&str) -> String,
+    ) -> Result<KeyInfo> {
+        check_name(name)?;
         if self.inner.mode == Active::External {
             let kms = self.kms()?;
             let id = match spec {
@@ -92,14 +106,24 @@ impl Vault {
             };
             wait_until_active(kms.as_ref(), &id, &RetryConfig::default().create_key_check).await?;
             return self
-                .store_external(&id, spec.purpose(), Some(spec), usage, name, false)
+                .store_external(&id, spec.purpose(), Some(spec), usage, name, false, record)
                 .await;
         }
         let key = PrivateKey::generate(KeyType::from(spec))?;
         let row = self.private_row(&key, spec.purpose(), usage, name).await?;
-        self.insert_rows(std::slice::from_ref(&row), "committing a new key")
-            .await?;
-        KeyInfo::from_row(&row)
+        self.insert_one(row, "committing a new key", record).await
+    }
+
+    async fn insert_one(
+        &self,
+        row: KeyRow,
+        what: &str,
+        record: impl Fn(&str) -> String,
+    ) -> Result<KeyInfo> {
+        self.insert_recorded(std::slice::from_ref(&row), what, record)
+            .await?
+            .pop()
+            .ok_or_else(|| Error::internal("no key stored"))
     }
 
     /// Store a caller-held private key. The purpose must fit the key type; a signing key needs a usage.
@@ -126,6 +150,16 @@ impl Vault {
     /// Store many caller-held private keys in one transaction (e.g. migrating keys from another store):
     /// either every key is stored or none is.
     pub async fn import_private_keys(&self, keys: &[ImportKey<'_>]) -> Result<Vec<KeyInfo>> {
+        self.import_recorded(keys, |k| format!("import key {k}"))
+            .await
+    }
+
+    /// [`Vault::import_private_keys`], each key recorded in the audit log as `record(<the key>)`.
+    pub(super) async fn import_recorded(
+        &self,
+        keys: &[ImportKey<'_>],
+        record: impl Fn(&str) -> String,
+    ) -> Result<Vec<KeyInfo>> {
         if self.inner.mode == Active::External {
             return Err(Error::new(
                 ErrorKind::WrongMode,
@@ -134,11 +168,11 @@ impl Vault {
         }
         let mut rows = Vec::with_capacity(keys.len());
         for k in keys {
-            check_key_name(k.name)?;
+            check_name(k.name)?;
             rows.push(self.private_row(k.key, k.purpose, k.usage, k.name).await?);
         }
-        self.insert_rows(&rows, "committing imported keys").await?;
-        rows.iter().map(KeyInfo::from_row).collect()
+        self.insert_recorded(&rows, "committing imported keys", record)
+            .await
     }
 
     /// The row of a private key made or imported here (sealed in envelope mode).
@@ -171,14 +205,6 @@ impl Vault {
         })
     }
 
-    async fn insert_rows(&self, rows: &[KeyRow], what: &str) -> Result<()> {
-        let mut tx = self.inner.store.begin().await?;
-        for row in rows {
-            tx.insert_key(row).await?;
-        }
-        tx.commit(what).await
-    }
-
     /// Register a key that already exists in the KMS (external mode; Canton's
     /// `register_kms_signing_key` / `register_kms_encryption_key`): fetch its public key, check it is a
     /// key of `purpose` — and of `expected` spec when given ([`ErrorKind::IncompatibleKey`] otherwise) —
@@ -198,12 +224,16 @@ impl Vault {
                 format!("the expected spec {e} is not a spec of {}", purpose.a_key()),
             ));
         }
-        self.store_external(kms_key_id, purpose, expected, usage, name, true)
-            .await
+        self.store_external(kms_key_id, purpose, expected, usage, name, true, |k| {
+            format!("register KMS key {kms_key_id} as key {k}")
+        })
+        .await
     }
 
-    /// Fetch a KMS key's public key and store its row; `check_active` is false when the caller has just
-    /// waited for the key to become active (key generation), so the check is not made twice.
+    /// Fetch a KMS key's public key and store its row, recorded as `record(<the key>)`; `check_active`
+    /// is false when the caller has just waited for the key to become active (key generation), so the
+    /// check is not made twice.
+    #[allow(clippy::too_many_arguments)]
     async fn store_external(
         &self,
         kms_key_id: &KmsKeyId,
@@ -212,8 +242,9 @@ impl Vault {
         usage: Option<SigningKeyUsageSet>,
         name: Option<&str>,
         check_active: bool,
+        record: impl Fn(&str) -> String,
     ) -> Result<KeyInfo> {
-        check_key_name(name)?;
+        check_name(name)?;
         if self.inner.mode != Active::External {
             return Err(Error::new(
                 ErrorKind::WrongMode,
@@ -261,9 +292,7 @@ impl Vault {
             kms_key_id: Some(kms_key_id.as_str().to_string()),
             created_at: now_ms(),
         };
-        self.insert_rows(std::slice::from_ref(&row), "committing a new key")
-            .await?;
-        KeyInfo::from_row(&row)
+        self.insert_one(row, "committing a new key", record).await
     }
 
     /// Every key, oldest first.
@@ -296,11 +325,13 @@ impl Vault {
     /// Delete a key from the store (an external key stays in the KMS: destroying it there is an
     /// operator's decision, made in the KMS).
     pub async fn delete_key(&self, fp: &Fingerprint) -> Result<()> {
+        let desc = self.describe_key(fp).await;
         let mut tx = self.inner.store.begin().await?;
         if !tx.delete_key(fp).await? {
             return Err(not_found(fp));
         }
-        tx.commit("committing a delete").await?;
+        self.commit_recorded(tx, "committing a delete", &[format!("delete key {desc}")])
+            .await?;
         self.inner.cache.remove(fp);
         Ok(())
     }
@@ -310,8 +341,8 @@ impl Vault {
     fn rotated_name(old: &KeyInfo) -> String {
         let base = old
             .name
-            .clone()
-            .unwrap_or_else(|| old.fingerprint.to_string()[..12].to_string());
+            .as_deref()
+            .map_or_else(|| old.fingerprint.to_string()[..12].to_string(), sanitized);
         let name = format!("{base}-rotated-{}", rfc3339_ms(now_ms()));
         let n = name.chars().count();
         if n > MAX_KEY_NAME_LEN {
@@ -328,7 +359,11 @@ impl Vault {
         let old = self.key_info(fp).await?;
         check_node_key(&old)?;
         let name = Self::rotated_name(&old);
-        self.generate(old.spec, old.usage, Some(&name)).await
+        let from = describe(&old);
+        self.generate_recorded(old.spec, old.usage, Some(&name), |k| {
+            format!("rotate key {from} to new key {k}")
+        })
+        .await
     }
 
     /// Rotate a node key to a key made in the KMS beforehand (Canton's `rotate_kms_node_key`, external
@@ -348,8 +383,17 @@ impl Vault {
                 format!("key {fp} is not a KMS key; rotate it with rotate_node_key"),
             ));
         }
-        self.register_kms_key(new_kms_key_id, old.purpose(), None, old.usage, name)
-            .await
+        let from = describe(&old);
+        self.store_external(
+            new_kms_key_id,
+            old.purpose(),
+            None,
+            old.usage,
+            name,
+            true,
+            |k| format!("rotate key {from} to KMS key {new_kms_key_id}: key {k}"),
+        )
+        .await
     }
 
     /// The row of `fp`, which must be a key of `purpose` ([`ErrorKind::IncompatibleKey`] otherwise).

@@ -15,6 +15,11 @@
 //!
 //! Decrypted keys live in a bounded cache ([`CacheConfig`]) that zeroizes them on eviction and drop.
 //!
+//! With an audit log ([`VaultOptions::audit_log`]) every key operation is recorded there before it takes
+//! effect: generate, import, register, rotate, delete, export — and sign and decrypt by fingerprint with
+//! [`VaultOptions::audit_key_use`]. Key names are checked here for every face: at most 300 characters,
+//! no control characters.
+//!
 //! # Verbs
 //! The same names in every face of tresor (Rust, C `tresor_vault_<verb>`, Java, Python):
 //!
@@ -31,6 +36,7 @@
 //! | `wrapper_key_id`, `rotate_wrapper_key`, `rotate_data_key` | envelope administration |
 //! | `wrapper_keys`, `retire_wrapper_key` | old wrapper keys: list them, disable or delete them in the KMS (Rust and the CLI only so far) |
 //! | `export_sealed`, `import_sealed` | a key sealed under a password (Argon2id + AES-256-GCM) |
+//! | `find_key`, `list_keys_matching` | a key by unique fingerprint prefix or name; Canton's list filters |
 //! | `import_private_key`, `import_private_keys` | store caller-held keys |
 //! | `health` | the KMS's health (`Ok` in clear mode) |
 //!
@@ -42,6 +48,8 @@ mod envelope;
 pub mod export;
 mod manage;
 mod operations;
+mod records;
+mod select;
 mod startup;
 mod wrapper_keys;
 
@@ -52,6 +60,7 @@ pub use cache::CacheConfig;
 use cache::KeyCache;
 use envelope::DataKey;
 pub use manage::ImportKey;
+pub use select::KeyFilter;
 pub use wrapper_keys::{RetireAction, WrapperKeyInfo, WrapperKeyState};
 
 use crate::audit::AuditLog;
@@ -119,6 +128,7 @@ pub struct VaultOptions {
     cache: CacheConfig,
     progress: Option<ProgressFn>,
     audit: Option<Arc<AuditLog>>,
+    audit_key_use: bool,
 }
 
 impl core::fmt::Debug for VaultOptions {
@@ -131,6 +141,7 @@ impl core::fmt::Debug for VaultOptions {
                 "audit",
                 &self.audit.as_ref().map(|a| a.path().to_path_buf()),
             )
+            .field("audit_key_use", &self.audit_key_use)
             .finish_non_exhaustive()
     }
 }
@@ -144,6 +155,7 @@ impl VaultOptions {
             cache: CacheConfig::default(),
             progress: None,
             audit: None,
+            audit_key_use: false,
         }
     }
 
@@ -165,10 +177,18 @@ impl VaultOptions {
         self
     }
 
-    /// Where key operations that must leave a trace are recorded (a cleartext export, …): the
-    /// hash-chained audit log the KMS calls go to.
+    /// Where key operations are recorded: the hash-chained audit log the KMS calls go to. Every
+    /// generate, import, register, rotate, delete and export (and a cleartext export through
+    /// [`crate::hazmat`]) writes a line naming the key, never key material, before it takes effect.
     pub fn audit_log(mut self, log: Arc<AuditLog>) -> Self {
         self.audit = Some(log);
+        self
+    }
+
+    /// Also record every sign and decrypt by fingerprint in the audit log (default: off; a line per
+    /// operation costs a file write). Needs [`VaultOptions::audit_log`].
+    pub fn audit_key_use(mut self, on: bool) -> Self {
+        self.audit_key_use = on;
         self
     }
 
@@ -300,6 +320,8 @@ struct Inner {
     cache: KeyCache,
     progress: Option<ProgressFn>,
     audit: Option<Arc<AuditLog>>,
+    /// Record sign and decrypt by fingerprint too.
+    audit_key_use: bool,
     /// Serialises writes that must not interleave (rotation, migration) within this process.
     write_lock: tokio::sync::Mutex<()>,
 }
@@ -371,6 +393,7 @@ impl Vault {
                 cache: KeyCache::new(options.cache),
                 progress: options.progress.clone(),
                 audit: options.audit.clone(),
+                audit_key_use: options.audit_key_use,
                 write_lock: tokio::sync::Mutex::new(()),
             }),
         };

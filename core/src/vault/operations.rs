@@ -65,6 +65,27 @@ fn decrypt_prepared(
     }
 }
 
+/// The audit line of a signature by fingerprint (no message, no signature).
+fn sign_record(
+    fp: &Fingerprint,
+    usage: SigningKeyUsageSet,
+    algo: Option<SigningAlgorithmSpec>,
+    len: usize,
+) -> String {
+    format!(
+        "sign with key {fp} for usage {usage}, algorithm {}, {len} bytes",
+        algo.map_or("default", SigningAlgorithmSpec::as_str)
+    )
+}
+
+/// The audit line of a decryption by fingerprint (no ciphertext, no plaintext).
+fn decrypt_record(fp: &Fingerprint, algo: Option<EncryptionAlgorithmSpec>, len: usize) -> String {
+    format!(
+        "decrypt with key {fp}, algorithm {}, {len} bytes of ciphertext",
+        algo.map_or("default", EncryptionAlgorithmSpec::as_str)
+    )
+}
+
 impl Vault {
     /// Open a non-external row's private key, prepare it and put it in the cache.
     async fn load_into_cache(&self, row: &KeyRow) -> Result<Arc<CachedKey>> {
@@ -97,11 +118,13 @@ impl Vault {
         algo: Option<SigningAlgorithmSpec>,
     ) -> Result<Vec<u8>> {
         if let Some(k) = self.inner.cache.get(fp) {
-            return sign_prepared(&k, fp, msg, usage, algo);
+            let r = sign_prepared(&k, fp, msg, usage, algo);
+            return self.record_use(r, || sign_record(fp, usage, algo, msg.len()));
         }
         // The slow path's future (store and KMS I/O) is large; boxing it keeps this future small, so the
         // warm-cache path costs what the signature costs.
-        Box::pin(self.sign_uncached(fp, msg, usage, algo)).await
+        let r = Box::pin(self.sign_uncached(fp, msg, usage, algo)).await;
+        self.record_use(r, || sign_record(fp, usage, algo, msg.len()))
     }
 
     async fn sign_uncached(
@@ -137,7 +160,8 @@ impl Vault {
         algo: Option<SigningAlgorithmSpec>,
     ) -> Option<Result<Vec<u8>>> {
         let k = self.inner.cache.get(fp)?;
-        Some(sign_prepared(&k, fp, msg, usage, algo))
+        let r = sign_prepared(&k, fp, msg, usage, algo);
+        Some(self.record_use(r, || sign_record(fp, usage, algo, msg.len())))
     }
 
     /// Decrypt a ciphertext in Canton's format with the key `fp`. `algo` defaults to the key spec's
@@ -149,9 +173,11 @@ impl Vault {
         algo: Option<EncryptionAlgorithmSpec>,
     ) -> Result<Zeroizing<Vec<u8>>> {
         if let Some(k) = self.inner.cache.get(fp) {
-            return decrypt_prepared(&k, fp, ciphertext, algo);
+            let r = decrypt_prepared(&k, fp, ciphertext, algo);
+            return self.record_use(r, || decrypt_record(fp, algo, ciphertext.len()));
         }
-        Box::pin(self.decrypt_uncached(fp, ciphertext, algo)).await
+        let r = Box::pin(self.decrypt_uncached(fp, ciphertext, algo)).await;
+        self.record_use(r, || decrypt_record(fp, algo, ciphertext.len()))
     }
 
     async fn decrypt_uncached(
@@ -180,7 +206,8 @@ impl Vault {
         algo: Option<EncryptionAlgorithmSpec>,
     ) -> Option<Result<Zeroizing<Vec<u8>>>> {
         let k = self.inner.cache.get(fp)?;
-        Some(decrypt_prepared(&k, fp, ciphertext, algo))
+        let r = decrypt_prepared(&k, fp, ciphertext, algo);
+        Some(self.record_use(r, || decrypt_record(fp, algo, ciphertext.len())))
     }
 
     /// Verify a signature with a stored signing key's public key (no KMS call).

@@ -3,6 +3,9 @@
  * NULL and garbage arguments. */
 #include "test_util.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 static void hex_to_bytes(const char *hex, uint8_t *out, size_t n) {
   for (size_t i = 0; i < n; i++) {
     unsigned v;
@@ -325,12 +328,49 @@ static void test_garbage(void) {
   tresor_private_key_free(sk);
 }
 
+/* AES-GCM IVs come from a userspace generator: a child process must never repeat its parent's IVs
+ * (the same key and IV in two processes would expose both plaintexts and the authentication key). */
+static void test_ivs_after_fork(void) {
+  uint8_t key[16];
+  EXPECT_OK(tresor_random_bytes(key, sizeof key));
+  const uint8_t pt[16] = {0};
+  tresor_bytes warm = {0};
+  EXPECT_OK(tresor_aes_gcm_encrypt(key, 16, pt, sizeof pt, &warm)); /* seeds this thread's generator */
+  for (int round = 0; round < 8; round++) {
+    int fds[2];
+    EXPECT(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    EXPECT(pid >= 0);
+    if (pid == 0) {
+      tresor_bytes ct = {0};
+      int ok = tresor_aes_gcm_encrypt(key, 16, pt, sizeof pt, &ct) == TRESOR_STATUS_OK && ct.len >= 12;
+      if (ok && write(fds[1], ct.data, 12) != 12) ok = 0;
+      _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    tresor_bytes parent = {0};
+    EXPECT_OK(tresor_aes_gcm_encrypt(key, 16, pt, sizeof pt, &parent));
+    uint8_t child_iv[12];
+    ssize_t n = read(fds[0], child_iv, sizeof child_iv);
+    close(fds[0]);
+    int status = 0;
+    EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT(n == 12);
+    EXPECT(parent.len >= 12 && memcmp(parent.data, child_iv, 12) != 0);
+    EXPECT(memcmp(warm.data, child_iv, 12) != 0);
+    tresor_bytes_free(&parent);
+  }
+  tresor_bytes_free(&warm);
+}
+
 int main(void) {
   test_version_and_statuses();
   test_ed25519_known_answer();
   test_signing_roundtrips();
   test_encryption_roundtrips();
   test_symmetric_and_hashes();
+  test_ivs_after_fork();
   test_null_arguments();
   test_garbage();
   return test_summary("test_primitives");

@@ -260,12 +260,19 @@ impl SoftwareKms {
         };
         let stored_kind = meta("kdf").await?;
         if let Some(k) = stored_kind.as_ref().filter(|k| **k != kind) {
+            // Not a wrong password: the configuration names the other kind of master key.
+            let what = |k: &[u8]| match k {
+                b"keyfile" => "a key file",
+                b"argon2id" => "a passphrase",
+                _ => "an unknown kind of master key",
+            };
             return Err(Error::new(
-                ErrorKind::WrongPassword,
+                ErrorKind::InvalidArgument,
                 format!(
-                    "this software KMS was created with a master key of kind '{}', not '{}'",
-                    String::from_utf8_lossy(k),
-                    String::from_utf8_lossy(&kind)
+                    "this software KMS was created with {} as its master key, but is being opened with {}; \
+                     configure the kind it was created with",
+                    what(k),
+                    what(&kind)
                 ),
             ));
         }

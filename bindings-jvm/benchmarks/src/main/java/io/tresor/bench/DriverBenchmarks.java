@@ -86,7 +86,7 @@ public class DriverBenchmarks {
   }
 
   @TearDown(Level.Trial)
-  public void tearDown() {
+  public void tearDown() throws Exception {
     driver.close();
     ed.close();
     p256.close();
