@@ -144,7 +144,7 @@ run_tests() {
   (cd "$work" && env "${pg_env[@]}" TRESOR_EXPECT_INSTALLED=1 "$v/bin/python" -m pytest -p no:cacheprovider \
     -c "$pkg/pyproject.toml" --rootdir "$pkg" "$pkg/tests" -q -rs \
     --junitxml "$work/pytest.xml") 2>&1 | tee "$logs/pytest.log" || rc=$?
-  note "pytest: $(grep -E '^=+ .*(passed|failed|error).* =+$' "$logs/pytest.log" | tail -n1 | tr -d '=' | sed 's/^ *//')"
+  note "pytest: $(grep -E '[0-9]+ (passed|failed|error)' "$logs/pytest.log" | tail -n1 | tr -d '=' | sed 's/^ *//')"
   [ "$rc" = 0 ] || failed=1
   stop_postgres
   pg_started=0

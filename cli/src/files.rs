@@ -157,14 +157,41 @@ pub(crate) fn check_output(path: &Path, overwrite: bool, what: &str) -> Result<(
 }
 
 /// Write `data` to `path`, or to stdout for `-`. A regular file is written atomically (temporary file in
-/// the same directory, then rename) and an existing one is replaced only when `overwrite` is true; a
-/// FIFO or a character device (`/dev/null`, a terminal) is opened and written in place, never replaced.
+/// the same directory, flushed to the disk, then renamed) and an existing one is replaced only when
+/// `overwrite` is true; a FIFO or a character device (`/dev/null`, a terminal) is opened and written in
+/// place, never replaced. For what must survive a crash once the command has exited: keys, exports,
+/// configuration.
 pub(crate) fn write(
     path: &Path,
     data: &[u8],
     mode: Mode,
     overwrite: bool,
     what: &str,
+) -> Result<(), Failure> {
+    write_file(path, data, mode, overwrite, what, true)
+}
+
+/// [`write`] for a result that can be made again from its inputs (a signature, a ciphertext, a
+/// plaintext): still atomic, but not flushed to the disk before the rename, as OpenSSL's commands do
+/// not either. The flush is most of a one-shot command's time on a busy disk; after a power loss such a
+/// file can be empty, and the command is run again.
+pub(crate) fn write_output(
+    path: &Path,
+    data: &[u8],
+    mode: Mode,
+    overwrite: bool,
+    what: &str,
+) -> Result<(), Failure> {
+    write_file(path, data, mode, overwrite, what, false)
+}
+
+fn write_file(
+    path: &Path,
+    data: &[u8],
+    mode: Mode,
+    overwrite: bool,
+    what: &str,
+    durable: bool,
 ) -> Result<(), Failure> {
     if path == Path::new("-") {
         let mut out = std::io::stdout().lock();
@@ -202,7 +229,9 @@ pub(crate) fn write(
         }
         let mut f = opts.open(&tmp)?;
         f.write_all(data)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, path)
     })();
     if let Err(e) = result {

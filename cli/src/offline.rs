@@ -370,7 +370,7 @@ pub(crate) fn sign(ctx: &Ctx, a: SignArgs) -> Result<(), Failure> {
     let signer = Signer::new(key)?;
     let msg = files::read(&a.input, "input file")?;
     let sig = signer.sign(algo, &msg)?;
-    files::write(&a.out, &sig, Mode::Public, a.force, "signature file")?;
+    files::write_output(&a.out, &sig, Mode::Public, a.force, "signature file")?;
     report_output(&ctx.ui, &fp, Some(algo.as_str()), &a.out, sig.len());
     Ok(())
 }
@@ -439,7 +439,7 @@ pub(crate) fn encrypt(ctx: &Ctx, a: EncryptArgs) -> Result<(), Failure> {
         tresor::primitives::ENCRYPTION_OVERHEAD,
     )?);
     encrypter.encrypt_in_place(algo, &mut buf)?;
-    files::write(&a.out, &buf, Mode::Public, a.force, "output file")?;
+    files::write_output(&a.out, &buf, Mode::Public, a.force, "output file")?;
     report_output(&ctx.ui, &fp, Some(algo.as_str()), &a.out, buf.len());
     Ok(())
 }
@@ -467,7 +467,7 @@ pub(crate) fn decrypt(ctx: &Ctx, a: DecryptArgs) -> Result<(), Failure> {
     let decrypter = Decrypter::new(key)?;
     let ct = files::read_nonempty(&a.input, "ciphertext file")?;
     let pt = decrypter.decrypt(algo, &ct)?;
-    files::write(&a.out, &pt, Mode::Private, a.force, "output file")?;
+    files::write_output(&a.out, &pt, Mode::Private, a.force, "output file")?;
     report_output(&ctx.ui, &fp, Some(algo.as_str()), &a.out, pt.len());
     Ok(())
 }

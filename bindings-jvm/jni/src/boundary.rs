@@ -152,3 +152,22 @@ impl<T: Default> ErrorPolicy<T, Failure> for Throw {
         Ok(T::default())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_map_to_the_error_table() {
+        let e = Failure::Tresor(Error::bare(ErrorKind::KmsThrottled));
+        assert_eq!(e.code_and_message().0, 505);
+        let e = Failure::Jni(jni::errors::Error::NullPtr("x"));
+        assert_eq!(e.code_and_message().0, 101);
+        let e = Failure::Jni(jni::errors::Error::WrongObjectType);
+        assert_eq!(e.code_and_message().0, 900);
+        let p: Box<dyn Any + Send> = Box::new("boom");
+        assert!(panic_message(p.as_ref()).ends_with("boom"));
+        let p: Box<dyn Any + Send> = Box::new(String::from("bang"));
+        assert!(panic_message(p.as_ref()).ends_with("bang"));
+    }
+}

@@ -397,3 +397,22 @@ pub fn public_key_encrypt<'l>(
     })
     .resolve::<Throw>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_type_names_parse_back() {
+        for kt in [
+            KeyType::Ed25519,
+            KeyType::EcP256,
+            KeyType::EcP384,
+            KeyType::EcSecp256k1,
+            KeyType::Rsa2048,
+        ] {
+            let name = key_type_name(kt);
+            assert_eq!(name.parse::<KeyType>().expect(name), kt);
+        }
+    }
+}

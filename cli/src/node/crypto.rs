@@ -30,7 +30,7 @@ pub(crate) fn sign(
         let sig = o.vault.sign(&info.fingerprint, &msg, usage, algo).await?;
         Ok((info, sig))
     })?;
-    files::write(output, &sig, FileMode::Public, force, "signature file")?;
+    files::write_output(output, &sig, FileMode::Public, force, "signature file")?;
     let algorithm = info
         .signing_spec()
         .and_then(|s| s.algorithm(algo).ok())
@@ -105,7 +105,7 @@ pub(crate) fn encrypt(
     let algo = spec.algorithm(algo)?;
     let encrypter = tresor::Encrypter::new(info.public_key.clone())?;
     encrypter.encrypt_in_place(algo, &mut buf)?;
-    files::write(output, &buf, FileMode::Public, force, "output file")?;
+    files::write_output(output, &buf, FileMode::Public, force, "output file")?;
     report_output(
         &ctx.ui,
         &info.fingerprint,
@@ -133,7 +133,7 @@ pub(crate) fn decrypt(
         let pt = o.vault.decrypt(&info.fingerprint, &ct, algo).await?;
         Ok((info, pt))
     })?;
-    files::write(output, &pt, FileMode::Private, force, "output file")?;
+    files::write_output(output, &pt, FileMode::Private, force, "output file")?;
     let algorithm = info
         .encryption_spec()
         .and_then(|s| s.algorithm(algo).ok())
