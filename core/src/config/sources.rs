@@ -101,7 +101,7 @@ impl Config {
                     "give either a config file or config text, not both",
                 ));
             }
-            Some((text, base)) => Config::from_toml_str(text, base, "<config text>")?,
+            Some((text, base)) => Config::from_toml_str(text, base, "<config string>")?,
             None if explicit || path.exists() => Config::from_toml_file(&path)?,
             None => Config::default(),
         };

@@ -613,7 +613,8 @@ impl Vault {
 
     /// Rotate the wrapper key: use `new_id` or generate a new KMS key, re-wrap the data key (one KMS
     /// decrypt under the old key, one KMS encrypt under the new), update one row atomically. The old
-    /// wrapper key is left in the KMS. Rotating to the current key is an error. When another process
+    /// wrapper key is left in the KMS and remembered by the store ([`Vault::wrapper_keys`]); retire it
+    /// with [`Vault::retire_wrapper_key`]. Rotating to the current key is an error. When another process
     /// rotates a key meanwhile, the rotation starts over on the store's new data key.
     pub async fn rotate_wrapper_key(&self, new_id: Option<KmsKeyId>) -> Result<KmsKeyId> {
         self.require_envelope().await?;
@@ -656,6 +657,7 @@ impl Vault {
             {
                 continue;
             }
+            super::wrapper_keys::record_rotation(&mut tx, &current.wrapper_key_id, &target).await?;
             tx.commit("committing the rotation").await?;
             self.set_data_key(DataKey::from_plaintext(current.id, target.clone(), raw)?)?;
             return Ok(target);
