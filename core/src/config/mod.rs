@@ -29,6 +29,7 @@
 //!
 //! (`config::open` is the same for async programs.)
 
+mod backup;
 mod open;
 mod sources;
 
@@ -42,6 +43,7 @@ use crate::kms::KmsKeyId;
 use crate::kms::registry::{KmsBlock, KmsConfig, SoftwareConfig, SoftwareMaster};
 use crate::vault::{CacheConfig, EnvelopeConfig, Mode, Role};
 
+pub use backup::{BackupFile, BackupPart, BackupReport, backup, check_backup};
 pub use open::{OpenOptions, Opened, open};
 pub use sources::{CONFIG_ENV, ConfigSources, DEFAULT_CONFIG_FILE};
 

@@ -316,7 +316,9 @@ impl crate::vault::blocking::BlockingVault {
     pub fn open(config: &Config, options: OpenOptions) -> Result<Self> {
         let rt = crate::vault::blocking::runtime()?;
         let opened = rt.block_on(open(config, options))?;
-        Ok(Self::from_runtime(rt, opened.vault))
+        let mut v = Self::from_runtime(rt, opened.vault);
+        v.config = Some(Box::new(config.clone()));
+        Ok(v)
     }
 }
 

@@ -26,10 +26,26 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// A vault driven by an owned runtime. `Send + Sync`: share it between threads.
-#[derive(Debug)]
 pub struct BlockingVault {
     rt: tokio::runtime::Runtime,
     vault: Vault,
+    /// The configuration it was opened from (`BlockingVault::open`), for what needs its paths (a backup).
+    #[cfg(feature = "config")]
+    pub(crate) config: Option<Box<crate::config::Config>>,
+}
+
+impl core::fmt::Debug for BlockingVault {
+    /// The runtime and the vault; of the configuration only whether there is one.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut d = f.debug_struct("BlockingVault");
+        d.field("rt", &self.rt).field("vault", &self.vault);
+        #[cfg(feature = "config")]
+        d.field(
+            "config",
+            &self.config.as_ref().map(|_| "from a configuration"),
+        );
+        d.finish()
+    }
 }
 
 impl Drop for BlockingVault {
@@ -55,12 +71,23 @@ impl BlockingVault {
     ) -> Result<Self> {
         let rt = runtime()?;
         let vault = rt.block_on(Vault::open(store_url, kms, options))?;
-        Ok(Self { rt, vault })
+        Ok(Self::from_runtime(rt, vault))
     }
 
     /// Wrap a vault opened on `rt` (its store's connections live on that runtime).
     pub fn from_runtime(rt: tokio::runtime::Runtime, vault: Vault) -> Self {
-        Self { rt, vault }
+        Self {
+            rt,
+            vault,
+            #[cfg(feature = "config")]
+            config: None,
+        }
+    }
+
+    /// The configuration the vault was opened from, when it was opened by `BlockingVault::open`.
+    #[cfg(feature = "config")]
+    pub fn config(&self) -> Option<&crate::config::Config> {
+        self.config.as_deref()
     }
 
     /// The async vault inside.
