@@ -127,6 +127,56 @@ impl Health {
     }
 }
 
+/// What `Vault.backup` wrote: the directory, each file with what it is, and notes on what the backup
+/// does not hold.
+#[pyclass(frozen, module = "tresor", name = "BackupReport")]
+pub(crate) struct BackupReport {
+    dir: String,
+    files: Vec<(String, &'static str)>,
+    notes: Vec<String>,
+}
+
+#[pymethods]
+impl BackupReport {
+    /// The backup directory.
+    #[getter]
+    fn dir(&self) -> &str {
+        &self.dir
+    }
+    /// The files written, as `(path, what)` pairs in the order they were written (`what`: `key store`,
+    /// `software KMS`, `software KMS key file` or the config file's description).
+    #[getter]
+    fn files(&self) -> Vec<(String, &'static str)> {
+        self.files.clone()
+    }
+    /// What the backup does not hold (a passphrase kept apart, keys that stay in a cloud KMS or HSM).
+    #[getter]
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "BackupReport(dir={:?}, files={})",
+            self.dir,
+            self.files.len()
+        )
+    }
+}
+
+impl From<tresor::config::BackupReport> for BackupReport {
+    fn from(r: tresor::config::BackupReport) -> Self {
+        Self {
+            files: r
+                .files
+                .iter()
+                .map(|f| (f.path.display().to_string(), f.part.describe()))
+                .collect(),
+            dir: r.dir.display().to_string(),
+            notes: r.notes,
+        }
+    }
+}
+
 impl From<KmsHealth> for Health {
     fn from(h: KmsHealth) -> Self {
         let (status, message) = match h {
@@ -531,6 +581,15 @@ impl Vault {
         Ok(py.detach(|| v.health()).into())
     }
 
+    /// Write a consistent copy of the SQLite store, its software KMS file and key file, and the config
+    /// file (naming the copies) into `dir`, created with mode 0700 or empty, while other threads and
+    /// processes keep writing; `dir` is then a store of its own. A PostgreSQL store raises `WrongMode`
+    /// (use `pg_dump -Fc`, or a base backup with WAL archiving), a non-empty `dir` `InvalidArgument`.
+    fn backup(&self, py: Python<'_>, dir: PathBuf) -> PyResult<BackupReport> {
+        let v = self.get(py)?;
+        call_detached(py, || v.backup(&dir)).map(BackupReport::from)
+    }
+
     /// Wipe the cache of decrypted keys and close the store's and the KMS's connections (after the
     /// operations running in other threads finish). The vault is unusable afterwards; closing twice is
     /// allowed.
@@ -589,6 +648,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Vault>()?;
     m.add_class::<KeyInfo>()?;
     m.add_class::<Health>()?;
+    m.add_class::<BackupReport>()?;
     m.add_function(wrap_pyfunction!(_hazmat_export_private_key, m)?)?;
     Ok(())
 }

@@ -13,8 +13,8 @@ use zeroize::Zeroizing;
 
 use crate::boundary::{Result, Throw};
 use crate::convert::{
-    bytes, new_bytes, new_opt_string, new_string, opt_scheme, opt_string, scheme, secret_bytes,
-    string,
+    bytes, new_bytes, new_opt_string, new_string, new_string_array, opt_scheme, opt_string, scheme,
+    secret_bytes, string,
 };
 use crate::handle::{Tagged, free, get, into_handle};
 
@@ -414,6 +414,19 @@ vault_fn!("Vault_health", vault_health, () -> JObject<'l>, |env, v| {
         out.set_element(env, 1, &r)?;
     }
     Ok(out.into())
+});
+
+/// `[dir, n, path_1, what_1, …, path_n, what_n, note…]`.
+vault_fn!("Vault_backup", vault_backup, (dir: JString<'l>) -> JObject<'l>, |env, v| {
+    let dir = PathBuf::from(string(env, &dir, "dir")?);
+    let r = v.backup(&dir)?;
+    let mut items = vec![r.dir.display().to_string(), r.files.len().to_string()];
+    for f in &r.files {
+        items.push(f.path.display().to_string());
+        items.push(f.part.describe().to_string());
+    }
+    items.extend(r.notes);
+    new_string_array(env, &items)
 });
 
 vault_fn!("Vault_mode", vault_mode, () -> JObject<'l>, |env, v| {

@@ -16,6 +16,7 @@ Rust core (the ``tresor._tresor`` extension module); this package is its Python 
 from tresor.exceptions import *  # noqa: F401,F403 (re-exported: tresor.InvalidSignature, ...)
 from tresor._tresor import (
     AesGcmKey,
+    BackupReport,
     Health,
     KeyInfo,
     PrivateKey,
@@ -36,6 +37,7 @@ from tresor._tresor import (
 
 __all__ = [
     "AesGcmKey",
+    "BackupReport",
     "Health",
     "KeyInfo",
     "PrivateKey",

@@ -32,6 +32,7 @@ __all__ = [
     "Vault",
     "KeyInfo",
     "Health",
+    "BackupReport",
     "_hazmat_export_private_key",
 ]
 
@@ -162,6 +163,17 @@ class Health:
     def serving(self) -> bool: ...
 
 @final
+class BackupReport:
+    """What :meth:`Vault.backup` wrote."""
+
+    @property
+    def dir(self) -> str: ...
+    @property
+    def files(self) -> list[tuple[str, str]]: ...
+    @property
+    def notes(self) -> list[str]: ...
+
+@final
 class Vault:
     """A key vault opened from a configuration; share it between threads."""
 
@@ -226,6 +238,7 @@ class Vault:
         name: str | None = None,
     ) -> KeyInfo: ...
     def health(self) -> Health: ...
+    def backup(self, dir: _Path) -> BackupReport: ...
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(

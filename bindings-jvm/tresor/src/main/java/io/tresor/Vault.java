@@ -464,6 +464,25 @@ public final class Vault implements AutoCloseable {
     }
   }
 
+  /**
+   * Write a consistent copy of the SQLite key store into {@code dir} while other threads and processes keep writing:
+   * the store (taken under its write lock) with the software KMS file, the KMS key file (mode 0600) and the config
+   * file, rewritten to name the copies, so that {@code dir} is a store of its own. {@code dir} is created (mode 0700)
+   * or must be empty ({@link InvalidArgumentException} otherwise). A PostgreSQL store throws {@link
+   * WrongModeException} (use {@code pg_dump -Fc}, or a base backup with WAL archiving).
+   */
+  public BackupReport backup(Path dir) throws TresorException {
+    if (dir == null) {
+      throw new NullArgumentException("dir must not be null");
+    }
+    long h = handle.acquire();
+    try {
+      return BackupReport.fromNative(Native.Vault_backup(h, dir.toString()));
+    } finally {
+      release();
+    }
+  }
+
   /** {@code clear}, {@code envelope} or {@code external}. */
   public String mode() throws TresorException {
     long h = handle.acquire();

@@ -187,6 +187,9 @@ public final class Native {
   /** {@code [status, reason|null]}. */
   public static native String[] Vault_health(long h) throws TresorException;
 
+  /** {@code [dir, n, path_1, what_1, ..., path_n, what_n, note...]}. */
+  public static native String[] Vault_backup(long h, String dir) throws TresorException;
+
   public static native String Vault_mode(long h) throws TresorException;
 
   public static native String Vault_storeUrl(long h) throws TresorException;
