@@ -379,6 +379,12 @@ async fn tampered_swapped_and_missing_wrapper_are_clear_errors_and_change_nothin
     k.delete_key(&wrapper).await.expect("delete");
     let e = open(&d, &k, envelope()).await.expect_err("missing wrapper");
     assert_eq!(e.kind(), ErrorKind::KmsKeyNotFound);
+    assert!(
+        e.message()
+            .contains(&format!("wrapped by KMS key {wrapper}"))
+            && e.message().contains("created with another KMS"),
+        "the error says which key is missing and why that may be: {e}"
+    );
     assert_eq!(snapshot(&d).await, before);
     // A configured wrapper key that does not exist, on a fresh store.
     let d2 = Dir::new("tamper2");

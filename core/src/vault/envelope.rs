@@ -397,6 +397,13 @@ impl Vault {
                         ErrorKind::StoreCorrupted,
                         format!("the store data key does not unwrap under wrapper key {wrapper}"),
                     )
+                } else if e.kind() == ErrorKind::KmsKeyNotFound {
+                    // The store names a wrapper key the configured KMS does not have: most often a store
+                    // created with another KMS (a store is bound to the KMS that wraps its data key).
+                    e.context(format!(
+                        "the store's data key is wrapped by KMS key {wrapper}, which the configured KMS \
+                         does not have (was the store created with another KMS?)"
+                    ))
                 } else {
                     e
                 }
