@@ -156,7 +156,7 @@ impl BackupReport {
     }
     fn __repr__(&self) -> String {
         format!(
-            "BackupReport(dir={:?}, files={})",
+            "BackupReport(dir='{}', files={})",
             self.dir,
             self.files.len()
         )

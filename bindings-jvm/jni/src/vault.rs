@@ -416,7 +416,7 @@ vault_fn!("Vault_health", vault_health, () -> JObject<'l>, |env, v| {
     Ok(out.into())
 });
 
-/// `[dir, n, path_1, what_1, …, path_n, what_n, note…]`.
+// Returns `[dir, n, path_1, what_1, …, path_n, what_n, note…]`.
 vault_fn!("Vault_backup", vault_backup, (dir: JString<'l>) -> JObject<'l>, |env, v| {
     let dir = PathBuf::from(string(env, &dir, "dir")?);
     let r = v.backup(&dir)?;
