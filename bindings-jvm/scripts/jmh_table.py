@@ -60,6 +60,10 @@ def main(path):
         print(f"| {spec} | {d:.2f} ± {err.get(f'driverSign{spec}', 0):.2f} | {x:.2f} ± {err.get(f'directSign{spec}', 0):.2f} | {over:.2f} |")
         if over >= 5:
             failures.append(f"driver sign {spec}: overhead {over:.2f} µs, goal < 5 µs")
+    d, x = score.get("driverHealth"), score.get("directHealth")
+    if d is not None and x is not None:
+        print(f"| health (a database query: completes on a tresor thread) | {d:.2f} ± {err.get('driverHealth', 0):.2f} "
+              f"| {x:.2f} ± {err.get('directHealth', 0):.2f} (Vault.health, blocking) | {d - x:.2f} |")
     print()
     if failures:
         print("goals missed:")

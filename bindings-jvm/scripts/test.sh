@@ -3,15 +3,16 @@
 # jar, the Canton driver jar) and runs their JUnit tests under -Xcheck:jni: the driver API's binary-shape test, the
 # conformance suite against its reference fixture and broken variants, the Java API (shared vectors, every error code,
 # 8 threads through one vault, use after close, no secret in toString), and Canton's conformance cases against the
-# packaged driver jar for the software backend and, when their services can be had, PKCS#11 on SoftHSM2 and AWS on
-# local-kms (each with and without key generation). Then: no -Xcheck:jni warning anywhere, the driver jar's entries,
-# and the README's Java example compiled and run against the jar. Prints a summary; exits non-zero on any failure.
+# packaged driver jar for the software backend and, when their services can be had, PKCS#11 on SoftHSM2, AWS on
+# local-kms and GCP on tresor's GCP KMS test server (each with and without key generation). Then: no -Xcheck:jni
+# warning anywhere, the driver jar's entries, and the README's Java example compiled and run against the jar. Prints a
+# summary; exits non-zero on any failure.
 #
 # Usage: bindings-jvm/scripts/test.sh [--offline]
 #        (from any directory; the build is `mvn package` of bindings-jvm/pom.xml after removing the modules' target/)
 # Environment: TRESOR_SKIP_INSTALL=1 (install nothing), TRESOR_MAVEN_OFFLINE=1 (same as --offline: Maven's -o,
 #              for a machine whose ~/.m2 already holds everything from one online run),
-#              TRESOR_JVM_SERVICES=0 (do not start SoftHSM2 and local-kms: those backends report "blocked"),
+#              TRESOR_JVM_SERVICES=0 (do not start SoftHSM2, local-kms and the GCP test server: "blocked"),
 #              TRESOR_LOCAL_KMS_PORT (default 54291, local-kms's port for this run).
 # Services started here are stopped on exit. The native library is built by cargo into target/jvm (release).
 set -uo pipefail
@@ -75,6 +76,7 @@ start_service() {
 if [ "${TRESOR_JVM_SERVICES:-1}" = 0 ]; then
   BACKEND[pkcs11]="blocked: TRESOR_JVM_SERVICES=0"
   BACKEND[aws]="blocked: TRESOR_JVM_SERVICES=0"
+  BACKEND[gcp]="blocked: TRESOR_JVM_SERVICES=0"
 else
   if start_service softhsm; then
     # shellcheck disable=SC1091
@@ -92,6 +94,13 @@ else
     BACKEND[aws]="ran"
   else
     BACKEND[aws]="blocked: $REASON"
+  fi
+  if start_service gcp-kms; then
+    TRESOR_TEST_GCP_ENDPOINT=$(bash "$ROOT/scripts/services/gcp-kms.sh" url)
+    export TRESOR_TEST_GCP_ENDPOINT
+    BACKEND[gcp]="ran"
+  else
+    BACKEND[gcp]="blocked: $REASON"
   fi
 fi
 
@@ -170,7 +179,7 @@ fi
 # --- what ran -------------------------------------------------------------------------------------------------------
 vectors=$(find "$ROOT/tests/vectors" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l)
 echo "shared vectors: $vectors file(s) in tests/vectors$( [ "$vectors" = 0 ] && echo ' (none yet: the runner reports a skipped case)')"
-for b in software pkcs11 aws; do
+for b in software pkcs11 aws gcp; do
   printf 'driver backend %-9s %s\n' "$b:" "${BACKEND[$b]:-blocked: unknown}"
   case "${BACKEND[$b]:-}" in blocked:*) echo "${BACKEND[$b]} ($b)";; esac
 done

@@ -9,16 +9,6 @@ use tresor::{EncryptionAlgorithmSpec, KeyPair, PreparedPublicKey, SigningAlgorit
 
 use crate::{Buf, bytes, call, call_detached, text_arg};
 
-/// The key spec's config string of a key type (`ec-curve-25519`, `ec-p-256`, `ec-p-384`,
-/// `ec-secp-256k-1`, `rsa-2048`): the signing spec's, or the encryption spec's for RSA.
-pub(crate) fn spec_name(kt: KeyType) -> &'static str {
-    match (kt.signing_spec(), kt.encryption_spec()) {
-        (Some(s), _) => s.as_str(),
-        (None, Some(e)) => e.as_str(),
-        (None, None) => "",
-    }
-}
-
 /// Whether an operation with this key type costs enough to release the GIL around it, so that other Python
 /// threads run meanwhile: RSA (a private-key operation is ~270 µs) and P-384 (sign ~80 µs, verify ~200 µs).
 /// Ed25519, P-256 and secp256k1 operations (12–60 µs) keep the GIL: releasing and re-taking it costs about
@@ -152,7 +142,7 @@ impl PublicKey {
     /// `rsa-2048`).
     #[getter]
     fn spec(&self) -> &'static str {
-        spec_name(self.inner.key_type())
+        self.inner.key_type().spec_name()
     }
 
     /// Verify a signature in Canton's format (DER for ECDSA, 64 bytes for Ed25519); `algorithm` defaults
@@ -268,6 +258,14 @@ impl PrivateKey {
         call(py, || tresor::PrivateKey::from_raw_secret(kt, &secret)).map(Self::new)
     }
 
+    /// Parse a private JWK (`OKP` Ed25519, `EC` P-256/P-384/secp256k1 or `RSA`; its public members must
+    /// match the private key).
+    #[staticmethod]
+    fn from_jwk(py: Python<'_>, jwk: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let text = text_arg(jwk)?;
+        call(py, || tresor::PrivateKey::from_jwk(&text)).map(Self::new)
+    }
+
     /// A private key of a `cryptography` private key object.
     #[staticmethod]
     fn from_cryptography(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Self> {
@@ -300,6 +298,18 @@ impl PrivateKey {
         call(py, || self.inner.private_key().to_pem()).map(|p| p.as_str().to_owned())
     }
 
+    /// The private JWK (compact JSON, secret material).
+    fn to_jwk(&self, py: Python<'_>) -> PyResult<String> {
+        call(py, || self.inner.private_key().to_jwk()).map(|j| j.as_str().to_owned())
+    }
+
+    /// The raw secret: the 32-byte Ed25519 seed, or the big-endian EC scalar (32 bytes; 48 for P-384).
+    /// RSA keys have none (`InvalidArgument`; use DER, PEM or JWK). Secret material.
+    fn to_raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let raw = call(py, || self.inner.private_key().to_raw_secret())?;
+        Ok(bytes(py, &raw))
+    }
+
     /// The public key.
     #[getter]
     fn public_key(&self) -> PublicKey {
@@ -315,7 +325,7 @@ impl PrivateKey {
     /// The key spec's config string.
     #[getter]
     fn spec(&self) -> &'static str {
-        spec_name(self.inner.key_type())
+        self.inner.key_type().spec_name()
     }
 
     /// Sign `message` in Canton's format; `algorithm` defaults to the key spec's.

@@ -167,7 +167,7 @@ fn scheme_name(py: Python<'_>, kind: PyBackedStr, name: PyBackedStr) -> PyResult
         }),
         "key-spec" => call(py, || {
             n.parse::<tresor::keys::KeyType>()
-                .map(crate::keys::spec_name)
+                .map(tresor::keys::KeyType::spec_name)
         }),
         other => Err(crate::invalid(
             py,
@@ -247,12 +247,7 @@ fn open_sealed_export(
     let text = text_arg(export)?;
     let password = crate::password_arg(password)?;
     let opened = call_detached(py, || tresor::vault::export::open_export(&text, &password))?;
-    let spec = opened
-        .key
-        .key_type()
-        .require(opened.purpose)
-        .map(|s: KeySpec| s.as_str())
-        .unwrap_or("");
+    let spec = opened.spec().map(KeySpec::as_str).unwrap_or("");
     let fingerprint = opened.key.public_key().fingerprint().to_string();
     Ok(SealedExport {
         key: Py::new(py, PrivateKey::new(opened.key))?,

@@ -216,38 +216,21 @@ impl Vault {
         }
         let text: Option<&str> = text.as_deref();
         let opened = call_detached(py, move || {
-            let cfg = match text {
-                Some(text) => {
-                    if config.is_some() {
-                        return Err(tresor::Error::new(
-                            tresor::ErrorKind::InvalidArgument,
-                            "give either a config file or config text, not both",
-                        ));
-                    }
-                    let base = match base_dir {
-                        Some(b) => b,
-                        None => std::env::current_dir()?,
-                    };
-                    let mut cfg = Config::from_toml_str(text, &base, "<config text>")?;
-                    if let Some((file, node)) = &canton {
-                        cfg.apply_canton(file, node)?;
-                    }
-                    if environment {
-                        cfg.apply_env()?;
-                    }
-                    cfg
-                }
-                None => {
-                    let mut sources = ConfigSources::new().environment(environment);
-                    if let Some(file) = config {
-                        sources = sources.file(file);
-                    }
-                    if let Some((file, node)) = canton {
-                        sources = sources.canton(file, node);
-                    }
-                    Config::load(&sources)?
-                }
-            };
+            let mut sources = ConfigSources::new().environment(environment);
+            if let Some(file) = config {
+                sources = sources.file(file);
+            }
+            if let Some(text) = text {
+                let base = match base_dir {
+                    Some(b) => b,
+                    None => std::env::current_dir()?,
+                };
+                sources = sources.text(text, base);
+            }
+            if let Some((file, node)) = canton {
+                sources = sources.canton(file, node);
+            }
+            let cfg = Config::load(&sources)?;
             BlockingVault::open(&cfg, options)
         })?;
         let mode = opened.vault().mode_name();

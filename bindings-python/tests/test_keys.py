@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import struct
 from typing import Callable, Union
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 import tresor
 from conftest import ENCRYPTION_SPECS, SIGNING_SPECS
@@ -20,6 +22,14 @@ BUFFERS: list[Callable[[bytes], Buffer]] = [bytes, bytearray, memoryview]
 @pytest.fixture(scope="module")
 def keys() -> dict[str, tresor.PrivateKey]:
     return {spec: tresor.PrivateKey.generate(spec) for spec in ALL_SPECS}
+
+
+def b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def b64url_int(text: str) -> int:
+    return int.from_bytes(b64url(text), "big")
 
 
 def canton_fingerprint(key_bytes: bytes) -> str:
@@ -55,6 +65,32 @@ def test_encodings_round_trip(keys: dict[str, tresor.PrivateKey], spec: str) -> 
     assert tresor.PrivateKey.from_bytes(key.to_der()).fingerprint == key.fingerprint
     assert key.to_pem().startswith("-----BEGIN PRIVATE KEY-----")
     assert pub.to_pem().startswith("-----BEGIN PUBLIC KEY-----")
+    # Private JWK and raw secret, checked against cryptography's view of the same key.
+    private_jwk = json.loads(key.to_jwk())
+    assert tresor.PrivateKey.from_jwk(key.to_jwk()).to_der() == key.to_der()
+    assert {k: v for k, v in private_jwk.items() if k not in ("d", "p", "q", "dp", "dq", "qi")} == jwk
+    with pytest.raises(tresor.MalformedKey):
+        tresor.PrivateKey.from_jwk(pub.to_jwk())
+    with pytest.raises(tresor.MalformedKey):
+        tresor.PublicKey.from_jwk(key.to_jwk())
+    peer = key.to_cryptography()
+    if spec == "rsa-2048":
+        with pytest.raises(tresor.InvalidArgument):
+            key.to_raw()
+        numbers = peer.private_numbers()
+        assert b64url_int(private_jwk["d"]) == numbers.d
+        assert b64url_int(private_jwk["p"]) == numbers.p
+        assert b64url_int(private_jwk["qi"]) == numbers.iqmp
+    else:
+        raw = key.to_raw()
+        assert tresor.PrivateKey.from_raw(spec, raw).to_der() == key.to_der()
+        assert b64url(private_jwk["d"]) == raw
+        if spec == "ec-curve-25519":
+            assert raw == peer.private_bytes(
+                serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+            )
+        else:
+            assert int.from_bytes(raw, "big") == peer.private_numbers().private_value
 
 
 def test_raw_private_keys() -> None:

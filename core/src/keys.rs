@@ -57,6 +57,16 @@ impl KeyType {
         }
     }
 
+    /// The config string of the key type, Canton's key spec name (`ec-curve-25519`, `ec-p-256`,
+    /// `ec-p-384`, `ec-secp-256k-1`, `rsa-2048`); what [`FromStr`] reads.
+    pub fn spec_name(self) -> &'static str {
+        match (self.signing_spec(), self.encryption_spec()) {
+            (Some(s), _) => s.as_str(),
+            (None, Some(e)) => e.as_str(),
+            (None, None) => self.name(),
+        }
+    }
+
     /// A short human name.
     pub const fn name(self) -> &'static str {
         match self {
@@ -796,6 +806,168 @@ impl PrivateKey {
             .map_err(|_| Error::internal("cannot encode PEM"))
     }
 
+    /// The raw private key: the 32-byte Ed25519 seed, or the EC scalar (big-endian, field size: 32
+    /// bytes for P-256 and secp256k1, 48 for P-384) — what [`from_raw_secret`](Self::from_raw_secret)
+    /// reads. RSA keys have no raw form ([`ErrorKind::InvalidArgument`]; use PKCS#8 or JWK). Secret.
+    pub fn to_raw_secret(&self) -> Result<Zeroizing<Vec<u8>>> {
+        if self.key_type == KeyType::Rsa2048 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "RSA private keys have no raw form here; use PKCS#8 or JWK",
+            ));
+        }
+        Ok(self.secret.clone())
+    }
+
+    /// Parse a private JWK (RFC 7517/7518/8037): `OKP` Ed25519 or `EC` (P-256, P-384, secp256k1) with
+    /// `d` and the public members, or `RSA` with `n`, `e`, `d`, `p`, `q`, `dp`, `dq`, `qi`. The public
+    /// members must match the private key. The secret members of the parsed JSON are wiped afterwards.
+    pub fn from_jwk(json: &str) -> Result<Self> {
+        let mut v: serde_json::Value = serde_json::from_str(json)
+            .map_err(|_| Error::malformed_key("JWK is not valid JSON"))?;
+        let r = Self::from_jwk_value(&v);
+        if let Some(obj) = v.as_object_mut() {
+            for m in ["d", "p", "q", "dp", "dq", "qi"] {
+                if let Some(serde_json::Value::String(s)) = obj.get_mut(m) {
+                    s.zeroize();
+                }
+            }
+        }
+        r
+    }
+
+    fn from_jwk_value(v: &serde_json::Value) -> Result<Self> {
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Error::malformed_key("JWK must be a JSON object"))?;
+        if !obj.contains_key("d") {
+            return Err(Error::malformed_key(
+                "JWK has no private key ('d'); parse a public JWK with PublicKey::from_jwk",
+            ));
+        }
+        let field = |name: &str| -> Result<Zeroizing<Vec<u8>>> {
+            let s = obj
+                .get(name)
+                .and_then(|x| x.as_str())
+                .ok_or_else(|| Error::malformed_key(format!("JWK lacks string member '{name}'")))?;
+            B64URL.decode(s).map(Zeroizing::new).map_err(|_| {
+                Error::malformed_key(format!("JWK member '{name}' is not unpadded base64url"))
+            })
+        };
+        let kty = obj.get("kty").and_then(|x| x.as_str()).unwrap_or("");
+        let key = match kty {
+            "OKP" | "EC" => {
+                // The public members, parsed as a public JWK (without `d`), name the key type.
+                let mut public = obj.clone();
+                public.remove("d");
+                let public = PublicKey::from_jwk(&serde_json::Value::Object(public).to_string())?;
+                let len = match public.key_type() {
+                    KeyType::EcP384 => 48,
+                    _ => 32,
+                };
+                let d = field("d")?;
+                if d.len() != len {
+                    return Err(Error::malformed_key(format!(
+                        "JWK member 'd' must be {len} bytes for {}",
+                        public.key_type()
+                    )));
+                }
+                let key = Self::from_raw_secret(public.key_type(), &d)?;
+                if key.public != public {
+                    return Err(Error::malformed_key(
+                        "JWK public members do not match the private key",
+                    ));
+                }
+                key
+            }
+            "RSA" => {
+                let m: Vec<Zeroizing<Vec<u8>>> = ["n", "e", "d", "p", "q", "dp", "dq", "qi"]
+                    .iter()
+                    .map(|n| field(n))
+                    .collect::<Result<_>>()?;
+                let uint = |i: usize, name: &str| {
+                    rsa::pkcs1::UintRef::new(&m[i])
+                        .map_err(|_| Error::malformed_key(format!("JWK RSA '{name}' is invalid")))
+                };
+                let pkcs1 = rsa::pkcs1::RsaPrivateKey {
+                    modulus: uint(0, "n")?,
+                    public_exponent: uint(1, "e")?,
+                    private_exponent: uint(2, "d")?,
+                    prime1: uint(3, "p")?,
+                    prime2: uint(4, "q")?,
+                    exponent1: uint(5, "dp")?,
+                    exponent2: uint(6, "dq")?,
+                    coefficient: uint(7, "qi")?,
+                    other_prime_infos: None,
+                };
+                let der = Zeroizing::new(
+                    pkcs1
+                        .to_der()
+                        .map_err(|_| Error::malformed_key("JWK RSA key cannot be encoded"))?,
+                );
+                use rsa::pkcs1::DecodeRsaPrivateKey;
+                let key = rsa::RsaPrivateKey::from_pkcs1_der(&der)
+                    .map_err(|_| Error::malformed_key("JWK RSA key is not a valid RSA key"))?;
+                check_rsa_size(key.n().bits_vartime() as usize)?;
+                key.validate()
+                    .map_err(|_| Error::malformed_key("JWK RSA key is inconsistent"))?;
+                Self::from_rsa(&key)?
+            }
+            other => {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedAlgorithm,
+                    format!(
+                        "unsupported JWK kty '{}'; supported: OKP/Ed25519, EC (P-256, P-384, secp256k1), RSA",
+                        other.escape_debug()
+                    ),
+                ));
+            }
+        };
+        Ok(key)
+    }
+
+    /// The key as a private JWK (compact JSON): the public JWK's members plus `d` (and, for RSA, `p`,
+    /// `q`, `dp`, `dq`, `qi`). Secret.
+    pub fn to_jwk(&self) -> Result<Zeroizing<String>> {
+        let public: serde_json::Value = serde_json::from_str(&self.public.to_jwk())
+            .map_err(|_| Error::internal("cannot encode the public JWK"))?;
+        let mut out = Zeroizing::new(String::with_capacity(2048));
+        out.push('{');
+        if let Some(obj) = public.as_object() {
+            for (k, v) in obj {
+                out.push_str(&format!("{}:{},", serde_json::Value::from(k.as_str()), v));
+            }
+        }
+        let mut member = |name: &str, bytes: &[u8], last: bool| {
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":\"");
+            let enc = Zeroizing::new(B64URL.encode(bytes));
+            out.push_str(&enc);
+            out.push('"');
+            if !last {
+                out.push(',');
+            }
+        };
+        match self.key_type {
+            KeyType::Rsa2048 => {
+                let info = pkcs8::PrivateKeyInfoRef::from_der(&self.pkcs8)
+                    .map_err(|_| Error::internal("cannot decode the RSA private key"))?;
+                let k = rsa::pkcs1::RsaPrivateKey::from_der(info.private_key.as_bytes())
+                    .map_err(|_| Error::internal("cannot decode the RSA private key"))?;
+                member("d", uint_bytes(&k.private_exponent), false);
+                member("p", uint_bytes(&k.prime1), false);
+                member("q", uint_bytes(&k.prime2), false);
+                member("dp", uint_bytes(&k.exponent1), false);
+                member("dq", uint_bytes(&k.exponent2), false);
+                member("qi", uint_bytes(&k.coefficient), true);
+            }
+            _ => member("d", &self.secret, true),
+        }
+        out.push('}');
+        Ok(out)
+    }
+
     /// Ed25519 seed or EC scalar bytes (empty for RSA).
     pub(crate) fn secret_bytes(&self) -> &[u8] {
         &self.secret
@@ -1171,6 +1343,77 @@ impl FromStr for SigningKeyUsageSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_type_spec_names_parse_back() {
+        for kt in [
+            KeyType::Ed25519,
+            KeyType::EcP256,
+            KeyType::EcP384,
+            KeyType::EcSecp256k1,
+            KeyType::Rsa2048,
+        ] {
+            assert_eq!(kt.spec_name().parse::<KeyType>().expect("parse"), kt);
+        }
+        assert_eq!(KeyType::Ed25519.spec_name(), "ec-curve-25519");
+    }
+
+    #[test]
+    fn private_jwk_round_trips_and_checks_its_public_members() {
+        for kt in [
+            KeyType::Ed25519,
+            KeyType::EcP256,
+            KeyType::EcP384,
+            KeyType::EcSecp256k1,
+            KeyType::Rsa2048,
+        ] {
+            let key = PrivateKey::generate(kt).expect("generate");
+            let jwk = key.to_jwk().expect("jwk");
+            let back = PrivateKey::from_jwk(&jwk).expect("parse");
+            assert_eq!(back.pkcs8_der(), key.pkcs8_der(), "{kt}");
+            // The public JWK is the private one without the secret members.
+            assert_eq!(
+                PublicKey::from_jwk(&key.public_key().to_jwk()).expect("public"),
+                *key.public_key()
+            );
+            let e = PublicKey::from_jwk(&jwk).expect_err("a public parser refuses 'd'");
+            assert_eq!(e.kind(), ErrorKind::MalformedKey);
+            let e = PrivateKey::from_jwk(&key.public_key().to_jwk()).expect_err("no d");
+            assert!(e.message().contains("no private key"), "{e}");
+            match kt {
+                KeyType::Rsa2048 => {
+                    assert!(key.to_raw_secret().is_err());
+                }
+                _ => {
+                    let raw = key.to_raw_secret().expect("raw");
+                    let again = PrivateKey::from_raw_secret(kt, &raw).expect("from raw");
+                    assert_eq!(again.pkcs8_der(), key.pkcs8_der());
+                    // Another key's public members with this key's secret are refused.
+                    let other = PrivateKey::generate(kt).expect("generate");
+                    let mut v: serde_json::Value =
+                        serde_json::from_str(&other.to_jwk().expect("jwk")).expect("json");
+                    let d: serde_json::Value = serde_json::from_str(&jwk).expect("json");
+                    v["d"] = d["d"].clone();
+                    let e = PrivateKey::from_jwk(&v.to_string()).expect_err("mismatch");
+                    assert!(e.message().contains("do not match"), "{e}");
+                }
+            }
+        }
+        // RFC 8037 A.1 (Ed25519) and RFC 7517 A.2 (P-256) private keys.
+        let ed = PrivateKey::from_jwk(
+            r#"{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
+        )
+        .expect("RFC 8037");
+        assert_eq!(ed.key_type(), KeyType::Ed25519);
+        let ec = PrivateKey::from_jwk(
+            r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","d":"870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE","use":"enc","kid":"1"}"#,
+        )
+        .expect("RFC 7517");
+        assert_eq!(ec.key_type(), KeyType::EcP256);
+        assert!(PrivateKey::from_jwk("[]").is_err() && PrivateKey::from_jwk("{").is_err());
+        let e = PrivateKey::from_jwk(r#"{"kty":"oct","d":"AA"}"#).expect_err("oct");
+        assert_eq!(e.kind(), ErrorKind::UnsupportedAlgorithm);
+    }
 
     #[test]
     fn usage_sets() {

@@ -1,9 +1,9 @@
-//! The layered AWS KMS driver under injected faults: the driver talks to an AWS KMS endpoint (moto in CI,
-//! `scripts/test.sh kms-aws`) through the fault proxy in `common/faultproxy.rs`, which throttles, fails,
+//! The layered AWS KMS driver under injected faults: the driver talks to an AWS KMS endpoint (local-kms,
+//! started by `scripts/test.sh kms-aws`) through the fault proxy in `common/faultproxy.rs`, which throttles, fails,
 //! drops connections or delays requests on demand and counts what reaches it.
 //!
 //! The endpoint comes from `TRESOR_TEST_AWS_ENDPOINT`, credentials and region from the usual AWS variables
-//! (`AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1` for an emulator). Without an
+//! (`AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1` for local-kms). Without an
 //! endpoint every test fails, unless `TRESOR_SKIP_AWS=1` says to skip them.
 #![cfg(feature = "aws")]
 
@@ -28,7 +28,7 @@ fn endpoint(test: &str) -> Option<String> {
                 std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
                     && std::env::var_os("AWS_SECRET_ACCESS_KEY").is_some(),
                 "TRESOR_TEST_AWS_ENDPOINT is set but AWS credentials are not: export \
-                 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 for an emulator"
+                 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 for local-kms"
             );
             Some(e)
         }
@@ -37,8 +37,8 @@ fn endpoint(test: &str) -> Option<String> {
             None
         }
         _ => panic!(
-            "TRESOR_TEST_AWS_ENDPOINT is not set: run `./scripts/test.sh kms-aws` (starts an AWS KMS \
-             emulator), or point it at an AWS KMS endpoint, or set TRESOR_SKIP_AWS=1 to skip the AWS tests"
+            "TRESOR_TEST_AWS_ENDPOINT is not set: run `./scripts/test.sh kms-aws` (starts local-kms), \
+             or point it at an AWS KMS endpoint, or set TRESOR_SKIP_AWS=1 to skip the AWS tests"
         ),
     }
 }

@@ -1,6 +1,7 @@
 //! The PKCS#11 driver against a real SoftHSM2 token (started by `scripts/services/softhsm.sh`): the
 //! conformance suite with key generation and with predefined keys addressed by label, a refused PIN,
-//! unknown keys, and concurrent signing over the session pool.
+//! unknown keys, concurrent signing over the session pool, disabled keys, and the token's gap list pinned
+//! for the PKCS#11 library under test (an unexpected gap fails, and so does a pinned gap that works).
 //!
 //! Needs TRESOR_TEST_PKCS11_MODULE, TRESOR_TEST_PKCS11_TOKEN and TRESOR_TEST_PKCS11_PIN_FILE (and the
 //! SOFTHSM2_CONF the script writes). Without them the tests fail, unless TRESOR_SKIP_PKCS11=1.
@@ -356,4 +357,94 @@ async fn pkcs11_concurrent_signing_over_the_session_pool() {
         t4, t1
     );
     pool4.delete_key(&id).await.expect("delete");
+}
+
+/// The gap list pinned for each PKCS#11 library under test, by what `C_GetInfo` reports (manufacturer
+/// and library version). SoftHSM 2.6 (Debian's softhsm2 2.6.1): OAEP is SHA-1 only.
+fn pinned_gaps(library: &str) -> Option<Vec<&'static str>> {
+    match library {
+        "SoftHSM 2.6" => Some(vec!["RSA-OAEP-SHA256"]),
+        _ => None,
+    }
+}
+
+/// The token's gaps are exactly the pinned ones: an unexpected gap fails, and so does a pinned gap that
+/// the token now passes (the list must then be updated for that version).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pkcs11_gaps_are_pinned_for_the_library_under_test() {
+    let Some(env) = test_env("pkcs11_gaps_are_pinned_for_the_library_under_test") else {
+        return;
+    };
+    let kms = open(&env, 1).await;
+    let library = kms.library().to_string();
+    let expected = pinned_gaps(&library).unwrap_or_else(|| {
+        panic!(
+            "no pinned gap list for the PKCS#11 library '{library}' (gaps found: {:?}): add one to \
+             pinned_gaps() in tests/kms_pkcs11.rs",
+            kms.gaps()
+        )
+    });
+    let found: Vec<&str> = kms.gaps().iter().map(|(n, _)| n.as_str()).collect();
+    for (name, why) in kms.gaps() {
+        assert!(
+            expected.contains(&name.as_str()),
+            "unexpected gap on {library}: {name}: {why}"
+        );
+        eprintln!("gap [pkcs11] {library}: {name}: expected (pinned): {why}");
+    }
+    for name in &expected {
+        assert!(
+            found.contains(name),
+            "pinned gap '{name}' now works on {library}: remove it from pinned_gaps()"
+        );
+    }
+    eprintln!("[pkcs11] {library}: gaps {found:?} = pinned {expected:?}");
+}
+
+/// `disable_key` (tresor's extension) clears a key's use attributes on the token: it stays there, every
+/// use fails, and `key_exists_and_is_active` reports it disabled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pkcs11_disabled_keys_are_refused() {
+    let Some(env) = test_env("pkcs11_disabled_keys_are_refused") else {
+        return;
+    };
+    let kms = open(&env, 1).await;
+    let sym = kms.generate_symmetric_key(None).await.expect("generate");
+    let ct = kms
+        .encrypt_symmetric(&sym, b"wrapped")
+        .await
+        .expect("encrypt");
+    let sig = kms
+        .generate_signing_key_pair(SigningKeySpec::EcP256, None)
+        .await
+        .expect("generate");
+    for id in [&sym, &sig] {
+        kms.key_exists_and_is_active(id).await.expect("active");
+        kms.disable_key(id).await.expect("disable");
+        let e = kms
+            .key_exists_and_is_active(id)
+            .await
+            .expect_err("disabled");
+        assert_eq!(e.kind(), ErrorKind::KmsKeyDisabled, "{e}");
+        kms.disable_key(id).await.expect("disable again");
+    }
+    for (what, r) in [
+        ("encrypt", kms.encrypt_symmetric(&sym, b"x").await.map(drop)),
+        ("decrypt", kms.decrypt_symmetric(&sym, &ct).await.map(drop)),
+        (
+            "sign",
+            kms.sign(&sig, b"x", SigningAlgorithmSpec::EcDsaSha256)
+                .await
+                .map(drop),
+        ),
+    ] {
+        let e = r.expect_err(what);
+        assert_eq!(e.kind(), ErrorKind::KmsKeyDisabled, "{what}: {e}");
+        assert!(!e.is_retryable(), "{what}: {e}");
+    }
+    // As AWS's GetPublicKey, the public key of a disabled key is refused too (its objects stay).
+    let e = kms.get_public_key(&sig).await.expect_err("disabled");
+    assert_eq!(e.kind(), ErrorKind::KmsKeyDisabled, "{e}");
+    let _ = kms.delete_key(&sym).await;
+    let _ = kms.delete_key(&sig).await;
 }

@@ -349,7 +349,7 @@ pub unsafe extern "C" fn tresor_vault_open_config(
             Some(b) => PathBuf::from(b),
             None => std::env::current_dir()?,
         };
-        let cfg = Config::from_toml_str(text, &base, "<config string>")?;
+        let cfg = Config::load(&ConfigSources::new().text(text, base).environment(false))?;
         let v = open(&cfg, o)?;
         out.write(Tagged::arc_into_raw(VaultHandle { v }));
         Ok(())

@@ -8,7 +8,8 @@
 #        scripts/services/local-kms.sh url     print the URL
 #        scripts/services/local-kms.sh status  say whether it is running
 #
-# Environment: TRESOR_LOCAL_KMS_PORT (default 54180), TRESOR_SKIP_INSTALL=1 (never install).
+# Environment: TRESOR_LOCAL_KMS_PORT (default 54180), TRESOR_LOCAL_KMS_VERSION (module version),
+#              TRESOR_SKIP_INSTALL=1 (never install).
 #
 # Installation is `go install` with GOBIN=target/services/bin, through the Go module proxy. When it cannot
 # be installed, `start` exits with status 3 and prints the reason on the last line as "blocked: <reason>",
@@ -27,8 +28,11 @@ BIN="$BIN_DIR/local-kms"
 PORT="${TRESOR_LOCAL_KMS_PORT:-54180}"
 REGION=us-east-1
 ACCOUNT=111122223333
-# The newest releases keep main in cmd/local-kms; older ones at the module root.
-MODULES=(github.com/nsmithuk/local-kms/cmd/local-kms@latest github.com/nsmithuk/local-kms@latest)
+# The version the Go module proxy serves here (a pseudo-version: the module has no tagged release newer
+# than its move to Go modules). TRESOR_LOCAL_KMS_VERSION picks another one; a binary installed from another
+# version is replaced.
+VERSION="${TRESOR_LOCAL_KMS_VERSION:-v0.0.0-20260228092603-2a5e92d09ab6}"
+MODULES=("github.com/nsmithuk/local-kms@$VERSION")
 
 say() { printf 'local-kms.sh: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -39,7 +43,8 @@ case "$PORT" in '' | *[!0-9]*) die "TRESOR_LOCAL_KMS_PORT must be a port number,
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 install_bin() {
-  [ -x "$BIN" ] && return 0
+  [ -x "$BIN" ] && [ "$(cat "$BIN_DIR/local-kms.version" 2>/dev/null)" = "$VERSION" ] && return 0
+  [ -x "$BIN" ] && [ ! -f "$BIN_DIR/local-kms.version" ] && [ "${TRESOR_SKIP_INSTALL:-0}" = 1 ] && return 0
   [ "${TRESOR_SKIP_INSTALL:-0}" = 1 ] && blocked "local-kms is not installed and TRESOR_SKIP_INSTALL=1"
   command -v go >/dev/null || blocked "local-kms is not installed and there is no Go toolchain to install it"
   mkdir -p "$BIN_DIR" "$STATE"
@@ -50,7 +55,8 @@ install_bin() {
     if GOBIN="$BIN_DIR" go install "$m" >"$STATE/install.log" 2>&1; then
       # `go install` names the binary after the last path element: local-kms in both layouts.
       [ -x "$BIN" ] || die "go install $m succeeded but $BIN is missing"
-      say "installed in $(($(date +%s) - t0)) s"
+      printf '%s\n' "$VERSION" >"$BIN_DIR/local-kms.version"
+      say "installed $VERSION in $(($(date +%s) - t0)) s"
       return 0
     fi
     errs="$errs $(tr '\n' ' ' <"$STATE/install.log")"
@@ -65,6 +71,17 @@ ours() {
   local pid="$1"
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$BIN"
+}
+
+# The pid of the local-kms process running this script's binary (its path is private to this checkout),
+# if any. `setsid` runs the server in the started process, or in a child of it when that process leads a
+# process group; this finds it either way.
+find_pid() {
+  local d
+  for d in /proc/[0-9]*; do
+    [ "$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)" = "$BIN " ] && { echo "${d#/proc/}"; return 0; }
+  done
+  return 1
 }
 
 cmd_stop() {
@@ -101,13 +118,20 @@ cmd_start() {
   PORT="$PORT" KMS_DATA_PATH="$STATE/data" KMS_REGION="$REGION" KMS_ACCOUNT_ID="$ACCOUNT" \
     setsid "$BIN" >"$STATE/server.log" 2>&1 </dev/null &
   echo $! >"$STATE/pid"
-  local i
+  local i pid
   for i in $(seq 1 100); do
     if port_open "$PORT"; then break; fi
-    ours "$(read_pid)" || { tail -n 20 "$STATE/server.log" >&2 || true; die "local-kms exited (log: $STATE/server.log)"; }
+    if ! ours "$(read_pid)"; then
+      pid=$(find_pid) || { tail -n 20 "$STATE/server.log" >&2 || true; die "local-kms exited (log: $STATE/server.log)"; }
+      echo "$pid" >"$STATE/pid"
+    fi
     [ "$i" = 100 ] && die "local-kms does not answer on port $PORT after 20 s (log: $STATE/server.log)"
     sleep 0.2
   done
+  if ! ours "$(read_pid)"; then
+    pid=$(find_pid) || die "local-kms answers on port $PORT but its process is not found"
+    echo "$pid" >"$STATE/pid"
+  fi
   # It answers on TCP; check that it speaks the KMS API (ListKeys), not just that the port is open.
   local url="http://127.0.0.1:$PORT"
   if command -v curl >/dev/null; then
@@ -116,6 +140,7 @@ cmd_start() {
       die "local-kms on port $PORT does not answer ListKeys (log: $STATE/server.log)"
   fi
   printf '%s\n' "$url" >"$STATE/url"
+  cat "$BIN_DIR/local-kms.version" >"$STATE/version" 2>/dev/null || echo unknown >"$STATE/version"
   say "ready on $url (region $REGION) in $(($(date +%s) - t0)) s; URL in $STATE/url"
 }
 

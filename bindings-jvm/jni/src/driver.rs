@@ -19,11 +19,13 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
+use jni::ids::JMethodID;
 use jni::objects::{JByteArray, JClass, JObject, JString};
 use jni::refs::Global;
+use jni::signature::{Primitive, ReturnType};
 use jni::sys::{jboolean, jint, jlong};
 use jni::vm::JavaVM;
 use jni::{Env, EnvUnowned, JValue, jni_mangle, jni_sig, jni_str};
@@ -153,6 +155,74 @@ fn detach_now(vm: &JavaVM) {
     }
 }
 
+// --- the callback's methods ---------------------------------------------------------------------------
+
+/// The methods of `io.tresor.internal.NativeCallback`, looked up once (on the thread that creates the first
+/// driver, which sees tresor's class loader) and called by id: the JVM dispatches them to the subclass.
+struct Callbacks {
+    /// Keeps the class, and so the method ids, alive.
+    _class: Global<JClass<'static>>,
+    on_bytes: JMethodID,
+    on_string: JMethodID,
+    on_unit: JMethodID,
+    on_public_key: JMethodID,
+    on_health: JMethodID,
+    on_failure: JMethodID,
+}
+
+static CALLBACKS: OnceLock<Callbacks> = OnceLock::new();
+
+fn callbacks(env: &mut Env<'_>) -> Result<&'static Callbacks> {
+    if let Some(c) = CALLBACKS.get() {
+        return Ok(c);
+    }
+    let class = env.find_class(jni_str!("io/tresor/internal/NativeCallback"))?;
+    let c = Callbacks {
+        on_bytes: env.get_method_id(&class, jni_str!("onBytes"), jni_sig!("([B)V"))?,
+        on_string: env.get_method_id(
+            &class,
+            jni_str!("onString"),
+            jni_sig!("(Ljava/lang/String;)V"),
+        )?,
+        on_unit: env.get_method_id(&class, jni_str!("onUnit"), jni_sig!("()V"))?,
+        on_public_key: env.get_method_id(
+            &class,
+            jni_str!("onPublicKey"),
+            jni_sig!("([BLjava/lang/String;Ljava/lang/String;)V"),
+        )?,
+        on_health: env.get_method_id(
+            &class,
+            jni_str!("onHealth"),
+            jni_sig!("(Ljava/lang/String;Ljava/lang/String;)V"),
+        )?,
+        on_failure: env.get_method_id(
+            &class,
+            jni_str!("onFailure"),
+            jni_sig!("(ILjava/lang/String;)V"),
+        )?,
+        _class: env.new_global_ref(&class)?,
+    };
+    Ok(CALLBACKS.get_or_init(|| c))
+}
+
+/// Call a `void` method of the callback by id.
+fn call_void(
+    env: &mut Env<'_>,
+    cb: &JObject<'_>,
+    method: JMethodID,
+    args: &[JValue<'_>],
+) -> Result<()> {
+    let raw: Vec<jni::sys::jvalue> = args.iter().map(JValue::as_jni).collect();
+    // SAFETY: `method` is a method of io.tresor.internal.NativeCallback looked up with this signature
+    // (`callbacks`); `cb` is an instance of it (every native method that takes a callback declares the
+    // parameter as NativeCallback, so the JVM has checked the type); `raw` holds one value of the
+    // declared type per parameter, built from live references of this frame.
+    unsafe {
+        env.call_method_unchecked(cb, method, ReturnType::Primitive(Primitive::Void), &raw)?;
+    }
+    Ok(())
+}
+
 // --- delivering outcomes ------------------------------------------------------------------------------
 
 fn deliver(
@@ -168,39 +238,28 @@ fn deliver(
 }
 
 fn deliver_failure(env: &mut Env<'_>, cb: &JObject<'_>, code: i32, message: &str) -> Result<()> {
+    let ids = callbacks(env)?;
     let m = env.new_string(message)?;
-    env.call_method(
+    call_void(
+        env,
         cb,
-        jni_str!("onFailure"),
-        jni_sig!("(ILjava/lang/String;)V"),
+        ids.on_failure,
         &[JValue::Int(code), JValue::Object(&m)],
-    )?;
-    Ok(())
+    )
 }
 
 fn deliver_ok(env: &mut Env<'_>, cb: &JObject<'_>, outcome: Outcome) -> Result<()> {
+    let ids = callbacks(env)?;
     match outcome {
         Outcome::Bytes(b) => {
             let a = env.byte_array_from_slice(&b)?;
-            env.call_method(
-                cb,
-                jni_str!("onBytes"),
-                jni_sig!("([B)V"),
-                &[JValue::Object(&a)],
-            )?;
+            call_void(env, cb, ids.on_bytes, &[JValue::Object(&a)])
         }
         Outcome::Text(s) => {
             let s = env.new_string(&s)?;
-            env.call_method(
-                cb,
-                jni_str!("onString"),
-                jni_sig!("(Ljava/lang/String;)V"),
-                &[JValue::Object(&s)],
-            )?;
+            call_void(env, cb, ids.on_string, &[JValue::Object(&s)])
         }
-        Outcome::Unit => {
-            env.call_method(cb, jni_str!("onUnit"), jni_sig!("()V"), &[])?;
-        }
+        Outcome::Unit => call_void(env, cb, ids.on_unit, &[]),
         Outcome::PublicKey(k) => {
             let (kind, spec) = match k.spec {
                 KmsKeySpec::Signing(s) => ("signing", s.as_str()),
@@ -210,16 +269,16 @@ fn deliver_ok(env: &mut Env<'_>, cb: &JObject<'_>, outcome: Outcome) -> Result<(
             let der = env.byte_array_from_slice(k.key.spki_der())?;
             let kind = env.new_string(kind)?;
             let spec = env.new_string(spec)?;
-            env.call_method(
+            call_void(
+                env,
                 cb,
-                jni_str!("onPublicKey"),
-                jni_sig!("([BLjava/lang/String;Ljava/lang/String;)V"),
+                ids.on_public_key,
                 &[
                     JValue::Object(&der),
                     JValue::Object(&kind),
                     JValue::Object(&spec),
                 ],
-            )?;
+            )
         }
         Outcome::Health(h) => {
             let (status, reason) = health_pair(&h);
@@ -228,15 +287,14 @@ fn deliver_ok(env: &mut Env<'_>, cb: &JObject<'_>, outcome: Outcome) -> Result<(
                 Some(r) => env.new_string(r)?.into(),
                 None => JObject::null(),
             };
-            env.call_method(
+            call_void(
+                env,
                 cb,
-                jni_str!("onHealth"),
-                jni_sig!("(Ljava/lang/String;Ljava/lang/String;)V"),
+                ids.on_health,
                 &[JValue::Object(&status), JValue::Object(&reason)],
-            )?;
+            )
         }
     }
-    Ok(())
 }
 
 /// A callback waiting for a future running on the runtime. Completing it, or dropping it unfinished (the
@@ -362,6 +420,8 @@ pub fn driver_create<'l>(
     e.with_env(|env| -> Result<jlong> {
         let text = zeroize::Zeroizing::new(string(env, &text, "config")?);
         let cfg = KmsConfig::from_config_text(&text)?;
+        // Look the callback's methods up here, on a thread that sees tresor's class loader.
+        callbacks(env)?;
         let rt = tresor::runtime()?;
         let driver = rt.block_on(registry::build(&cfg))?;
         let mut layers = LayerConfig::defaults_for(driver.as_ref());

@@ -120,7 +120,7 @@ pub fn vault_open_config<'l>(
         let text = string(env, &text, "config")?;
         let base = PathBuf::from(string(env, &base_dir, "baseDir")?);
         let o = options(env, create, &kms_passphrase, &audit_log_file, max_retries)?;
-        let cfg = Config::from_toml_str(&text, &base, "<config string>")?;
+        let cfg = Config::load(&ConfigSources::new().text(text, base).environment(false))?;
         open(&cfg, o)
     })
     .resolve::<Throw>()

@@ -1010,6 +1010,21 @@ mod tests {
         d
     }
 
+    #[test]
+    fn config_text_is_a_source_like_a_file() {
+        let text = "[store]\nurl = \"sqlite://keys.db\"\n";
+        let sources = ConfigSources::new()
+            .text(text, "/srv/node")
+            .environment(false);
+        let cfg = Config::load(&sources).expect("text");
+        assert_eq!(cfg.store_url(), Some("sqlite:///srv/node/keys.db"));
+        let e = Config::load(&sources.clone().file("/etc/tresor/tresor.toml")).expect_err("both");
+        assert!(e.message().contains("not both"), "{e}");
+        let e = Config::load(&ConfigSources::new().text("", "/srv").environment(false))
+            .expect_err("no store");
+        assert!(e.message().contains("in the config text"), "{e}");
+    }
+
     fn parse_toml(text: &str, file: &Path) -> Result<Config> {
         Config::from_toml_str(text, &dir_of(file), &file.display().to_string())
     }

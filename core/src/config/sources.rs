@@ -16,7 +16,8 @@ pub const CONFIG_ENV: &str = "TRESOR_CONFIG";
 /// Where to read a configuration from (a builder):
 ///
 /// * the tresor TOML file: [`file`](Self::file), else `TRESOR_CONFIG`, else `./tresor.toml` when it
-///   exists (otherwise no file: the environment may still configure everything);
+///   exists (otherwise no file: the environment may still configure everything) — or, instead of a
+///   file, config text held in memory ([`text`](Self::text));
 /// * optionally the `crypto` block of a node in a Canton HOCON file ([`canton`](Self::canton)), which
 ///   replaces the file's crypto settings;
 /// * the `TRESOR_*` environment overrides ([`environment`](Self::environment), on by default).
@@ -24,6 +25,7 @@ pub const CONFIG_ENV: &str = "TRESOR_CONFIG";
 #[non_exhaustive]
 pub struct ConfigSources {
     file: Option<PathBuf>,
+    text: Option<(String, PathBuf)>,
     canton: Option<(PathBuf, String)>,
     environment: bool,
 }
@@ -39,6 +41,7 @@ impl ConfigSources {
     pub fn new() -> Self {
         Self {
             file: None,
+            text: None,
             canton: None,
             environment: true,
         }
@@ -47,6 +50,13 @@ impl ConfigSources {
     /// Read this tresor TOML file (it must exist).
     pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
         self.file = Some(path.into());
+        self
+    }
+
+    /// Read this config text (the content of a `tresor.toml`) instead of a file; relative paths in it
+    /// are taken from `base_dir`. Not together with [`file`](Self::file).
+    pub fn text(mut self, text: impl Into<String>, base_dir: impl Into<PathBuf>) -> Self {
+        self.text = Some((text.into(), base_dir.into()));
         self
     }
 
@@ -85,10 +95,15 @@ impl Config {
     /// looked).
     pub fn load(sources: &ConfigSources) -> Result<Config> {
         let (path, explicit) = sources.config_file();
-        let mut cfg = if explicit || path.exists() {
-            Config::from_toml_file(&path)?
-        } else {
-            Config::default()
+        let mut cfg = match &sources.text {
+            Some(_) if sources.file.is_some() => {
+                return Err(invalid(
+                    "give either a config file or config text, not both",
+                ));
+            }
+            Some((text, base)) => Config::from_toml_str(text, base, "<config string>")?,
+            None if explicit || path.exists() => Config::from_toml_file(&path)?,
+            None => Config::default(),
         };
         if let Some((file, node)) = &sources.canton {
             cfg.apply_canton(file, node)?;
@@ -97,7 +112,11 @@ impl Config {
             cfg.apply_env()?;
         }
         if cfg.store_url().is_none() {
-            return Err(invalid(if cfg.file().is_none() && cfg.canton().is_none() {
+            return Err(invalid(if sources.text.is_some() {
+                "the key store is not configured: set [store] url in the config text or the \
+                 environment variable TRESOR_STORE_URL"
+                    .to_string()
+            } else if cfg.file().is_none() && cfg.canton().is_none() {
                 format!(
                     "no configuration: {} does not exist (name a config file, or set {CONFIG_ENV} or \
                      TRESOR_STORE_URL)",

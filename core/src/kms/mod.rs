@@ -202,6 +202,20 @@ pub trait KmsDriver: Send + Sync + 'static {
     /// Delete the key, or schedule its deletion.
     async fn delete_key(&self, key_id: &KmsKeyId) -> Result<()>;
 
+    /// Disable the key: it stays in the KMS, every use of it fails, and an operator can enable it again
+    /// with the provider's own tools. A tresor extension (Canton's v1 driver API has no disable), used
+    /// to retire old wrapper keys. The default says the driver cannot do it
+    /// ([`ErrorKind::KmsFailure`], not retryable); drivers that can override it.
+    async fn disable_key(&self, key_id: &KmsKeyId) -> Result<()> {
+        Err(Error::new(
+            ErrorKind::KmsFailure,
+            format!(
+                "the {} KMS driver cannot disable keys (unsupported); key {key_id} was left as it is",
+                self.provider()
+            ),
+        ))
+    }
+
     /// Release the driver's resources (connections, sessions) before it is dropped. Calls after
     /// `close` may fail. The default does nothing; wrappers forward it.
     async fn close(&self) {}

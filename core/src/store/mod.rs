@@ -29,6 +29,8 @@ use crate::keys::{Fingerprint, SigningKeyUsageSet};
 use crate::scheme::{KeySpec, Purpose};
 use crate::util::{now_ms, redact_url};
 
+mod meta;
+
 /// The current schema version.
 pub(crate) const SCHEMA_VERSION: i64 = 1;
 

@@ -223,7 +223,8 @@ impl Vault {
 
     /// Rotate the wrapper key: use `new_id` or generate a new KMS key, re-wrap the data key (one KMS
     /// decrypt under the old key, one KMS encrypt under the new), update one row atomically. The old
-    /// wrapper key is left in the KMS. Rotating to the current key is an error.
+    /// wrapper key is left in the KMS and remembered by the store ([`Vault::wrapper_keys`]); retire it
+    /// with [`Vault::retire_wrapper_key`]. Rotating to the current key is an error.
     pub async fn rotate_wrapper_key(&self, new_id: Option<KmsKeyId>) -> Result<KmsKeyId> {
         let current = self.require_envelope().await?;
         let _w = self.inner.write_lock.lock().await;
@@ -256,6 +257,8 @@ impl Vault {
                 "the data key changed during rotation; try again",
             ));
         }
+        let old_id = KmsKeyId::new(row.wrapper_key_id.clone())?;
+        super::wrapper_keys::record_rotation(&mut tx, &old_id, &new_id).await?;
         tx.commit("committing the rotation").await?;
         self.set_data_key(DataKey {
             id: row.id,

@@ -17,7 +17,7 @@ use super::{Active, KeyInfo, Vault, not_found};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{Fingerprint, PrivateKey, SigningKeyUsageSet};
 use crate::primitives::{AesGcmKey, random_bytes};
-use crate::scheme::Purpose;
+use crate::scheme::{KeySpec, Purpose};
 
 const FORMAT: &str = "tresor-key-export/1";
 /// Argon2id cost: 64 MiB, 3 passes, 1 lane (OWASP's first recommendation is 19 MiB/2; an offline root
@@ -41,6 +41,13 @@ pub struct ImportedKey {
     pub usage: Option<SigningKeyUsageSet>,
     /// Name recorded at export.
     pub name: Option<String>,
+}
+
+impl ImportedKey {
+    /// The key's spec for its purpose.
+    pub fn spec(&self) -> Result<KeySpec> {
+        self.key.key_type().require(self.purpose)
+    }
 }
 
 fn derive(password: &[u8], salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zeroizing<[u8; 32]>> {

@@ -34,6 +34,7 @@
 //! | `register_kms_key` | Canton's `register_kms_signing_key` / `register_kms_encryption_key` |
 //! | `rotate_kms_node_key` | Canton's `rotate_kms_node_key`: register a KMS key as a node key's successor |
 //! | `wrapper_key_id`, `rotate_wrapper_key`, `rotate_data_key` | envelope administration |
+//! | `wrapper_keys`, `retire_wrapper_key` | old wrapper keys: list them, disable or delete them in the KMS (Rust and the CLI only so far) |
 //! | `export_sealed`, `import_sealed` | a key sealed under a password (Argon2id + AES-256-GCM) |
 //! | `find_key`, `list_keys_matching` | a key by unique fingerprint prefix or name; Canton's list filters |
 //! | `import_private_key`, `import_private_keys` | store caller-held keys |
@@ -50,6 +51,7 @@ mod operations;
 mod records;
 mod select;
 mod startup;
+mod wrapper_keys;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -59,6 +61,7 @@ use cache::KeyCache;
 use envelope::DataKey;
 pub use manage::ImportKey;
 pub use select::KeyFilter;
+pub use wrapper_keys::{RetireAction, WrapperKeyInfo, WrapperKeyState};
 
 use crate::audit::AuditLog;
 use crate::error::{Error, ErrorKind, Result};

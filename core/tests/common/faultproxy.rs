@@ -1,14 +1,16 @@
-//! A fault-injecting HTTP/1.1 proxy for the AWS KMS tests: listens on 127.0.0.1 (a free port), forwards
-//! each request to an upstream AWS KMS endpoint (moto, local-kms) and, when told to, answers in its place
-//! with a fault instead.
+//! A fault-injecting HTTP/1.1 proxy for the KMS tests: listens on 127.0.0.1 (a free port), forwards each
+//! request to an upstream KMS endpoint — AWS KMS's JSON API (local-kms) with [`FaultProxy::start`], or
+//! GCP Cloud KMS's REST API (tresor's GCP KMS API test server) with [`FaultProxy::start_gcp`] — and, when
+//! told to, answers in its place with a fault instead, in that API's error format.
 //!
 //! One request per connection: the request goes upstream with `Connection: close`, the response comes
 //! back with `Connection: close`, so the client opens a new connection for the next request.
 //!
 //! Faults are queued with [`FaultProxy::inject`] (any request) or [`FaultProxy::inject_on`] (only
-//! requests for one `X-Amz-Target`, e.g. `TrentService.Sign`); each queued fault is used by exactly one
-//! request, first queued first used. Every request that reaches the proxy is counted per target, faulted
-//! or not.
+//! requests for one target); each queued fault is used by exactly one request, first queued first used.
+//! Every request that reaches the proxy is counted per target, faulted or not. A target is the
+//! `X-Amz-Target` for AWS (`TrentService.Sign`), and for GCP the REST method as Google's reference names
+//! it (`asymmetricSign`, `cryptoKeys.create`, `cryptoKeyVersions.get`, …; see [`gcp_target`]).
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, VecDeque};
@@ -22,9 +24,9 @@ use tokio::net::{TcpListener, TcpStream};
 /// What the proxy does with one request instead of (or before) forwarding it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Fault {
-    /// HTTP 400 `ThrottlingException` (retryable).
+    /// AWS: HTTP 400 `ThrottlingException`; GCP: HTTP 429 `RESOURCE_EXHAUSTED` (retryable).
     Throttle,
-    /// HTTP 500 `KMSInternalException` (retryable).
+    /// AWS: HTTP 500 `KMSInternalException`; GCP: HTTP 503 `UNAVAILABLE` (retryable).
     ServerError,
     /// Read the request, then close the connection without answering (never forwarded).
     ConnectionReset,
@@ -33,12 +35,23 @@ pub(crate) enum Fault {
     ResetAfterForward,
     /// Wait, then forward.
     Latency(Duration),
-    /// HTTP 400 `AccessDeniedException` (not retryable).
+    /// AWS: HTTP 400 `AccessDeniedException`; GCP: HTTP 403 `PERMISSION_DENIED` (not retryable).
     AccessDenied,
+}
+
+/// Which API the upstream speaks (how targets are named and faults answered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Api {
+    /// AWS KMS (JSON 1.1, `X-Amz-Target`).
+    #[default]
+    Aws,
+    /// GCP Cloud KMS v1 REST.
+    Gcp,
 }
 
 #[derive(Debug, Default)]
 struct State {
+    api: Api,
     faults: VecDeque<(Option<String>, Fault)>,
     counts: BTreeMap<String, usize>,
 }
@@ -59,8 +72,17 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl FaultProxy {
-    /// Start a proxy in front of `upstream` (`http://host:port`, plain HTTP only).
+    /// Start a proxy in front of an AWS KMS endpoint `upstream` (`http://host:port`, plain HTTP only).
     pub(crate) async fn start(upstream: &str) -> Self {
+        Self::start_api(upstream, Api::Aws).await
+    }
+
+    /// Start a proxy in front of a GCP Cloud KMS REST endpoint `upstream` (plain HTTP only).
+    pub(crate) async fn start_gcp(upstream: &str) -> Self {
+        Self::start_api(upstream, Api::Gcp).await
+    }
+
+    async fn start_api(upstream: &str, api: Api) -> Self {
         let authority = upstream
             .strip_prefix("http://")
             .expect("the fault proxy forwards to plain http:// upstreams only")
@@ -70,7 +92,10 @@ impl FaultProxy {
             .await
             .expect("bind the fault proxy");
         let addr = listener.local_addr().expect("proxy address");
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State {
+            api,
+            ..State::default()
+        }));
         let st = state.clone();
         let task = tokio::spawn(async move {
             loop {
@@ -124,14 +149,16 @@ impl FaultProxy {
         lock(&self.state).faults.clear();
     }
 
-    /// How many requests for `target` reached the proxy (`TrentService.Sign`, or just `Sign`).
+    /// How many requests for `target` reached the proxy (AWS: `TrentService.Sign`, or just `Sign`;
+    /// GCP: `asymmetricSign`, `cryptoKeys.create`, …).
     pub(crate) fn count(&self, target: &str) -> usize {
-        let full = if target.contains('.') {
-            target.to_string()
-        } else {
+        let g = lock(&self.state);
+        let full = if g.api == Api::Aws && !target.contains('.') {
             format!("TrentService.{target}")
+        } else {
+            target.to_string()
         };
-        lock(&self.state).counts.get(&full).copied().unwrap_or(0)
+        g.counts.get(&full).copied().unwrap_or(0)
     }
 
     /// How many requests reached the proxy.
@@ -248,6 +275,54 @@ fn aws_error(status: u16, reason: &str, code: &str, message: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A Cloud KMS REST method's name from the request line: the custom verb after `:` (`asymmetricSign`,
+/// `encrypt`, `destroy`, …), `getPublicKey` for `…/publicKey`, otherwise `<collection>.<get|list|create|
+/// patch>` (`cryptoKeys.create`, `cryptoKeyVersions.get`, `keyRings.get`, …).
+pub(crate) fn gcp_target(method: &str, path: &str) -> String {
+    let path = path.split('?').next().unwrap_or("");
+    let last = path.rsplit('/').next().unwrap_or("");
+    if let Some((_, verb)) = last.split_once(':') {
+        return verb.to_string();
+    }
+    if last == "publicKey" {
+        return "getPublicKey".to_string();
+    }
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // Collections sit at odd positions after "v1": v1/projects/p/locations/l/keyRings/r/…
+    let is_collection = parts.len().is_multiple_of(2);
+    let collection = if is_collection {
+        parts.last().copied().unwrap_or("")
+    } else {
+        parts
+            .get(parts.len().saturating_sub(2))
+            .copied()
+            .unwrap_or("")
+    };
+    let verb = match (method, is_collection) {
+        ("POST", true) => "create",
+        ("GET", true) => "list",
+        ("PATCH", _) => "patch",
+        ("DELETE", _) => "delete",
+        _ => "get",
+    };
+    format!("{collection}.{verb}")
+}
+
+/// A `google.rpc.Status` error answer.
+fn gcp_error(status: u16, reason: &str, code: &str, message: &str) -> Vec<u8> {
+    let body = format!(
+        "{{\"error\":{{\"code\":{status},\"message\":\"{message}\",\"status\":\"{code}\"}}}}"
+    );
+    format!(
+        "HTTP/1.1 {status} {reason}\r\n\
+         Content-Type: application/json; charset=UTF-8\r\n\
+         Content-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 /// Forward one request upstream and return the whole answer, re-headed with `Connection: close`.
 async fn forward(upstream: &str, head: &Head, body: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut up = TcpStream::connect(upstream).await?;
@@ -266,7 +341,15 @@ async fn forward(upstream: &str, head: &Head, body: &[u8]) -> std::io::Result<Ve
 
 async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Result<()> {
     let (head, body) = read_message(&mut client).await?;
-    let target = head.get("x-amz-target").unwrap_or("-").to_string();
+    let api = lock(state).api;
+    let target = match api {
+        Api::Aws => head.get("x-amz-target").unwrap_or("-").to_string(),
+        Api::Gcp => {
+            let mut words = head.start.split(' ');
+            let method = words.next().unwrap_or("");
+            gcp_target(method, words.next().unwrap_or(""))
+        }
+    };
     let fault = {
         let mut g = lock(state);
         *g.counts.entry(target.clone()).or_insert(0) += 1;
@@ -278,6 +361,24 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> s
     };
     let answer = match fault {
         None => forward(upstream, &head, &body).await?,
+        Some(Fault::Throttle) if api == Api::Gcp => gcp_error(
+            429,
+            "Too Many Requests",
+            "RESOURCE_EXHAUSTED",
+            "injected: quota exceeded",
+        ),
+        Some(Fault::ServerError) if api == Api::Gcp => gcp_error(
+            503,
+            "Service Unavailable",
+            "UNAVAILABLE",
+            "injected: the service is unavailable",
+        ),
+        Some(Fault::AccessDenied) if api == Api::Gcp => gcp_error(
+            403,
+            "Forbidden",
+            "PERMISSION_DENIED",
+            "injected: permission denied",
+        ),
         Some(Fault::Throttle) => {
             aws_error(400, "Bad Request", "ThrottlingException", "Rate exceeded")
         }

@@ -9,7 +9,8 @@
 //! * Asymmetric decryption: RSA-2048 with `RSAES_OAEP_SHA_256`. AWS KMS has no EC encryption, so ECIES is
 //!   not offered.
 //! * Symmetric: `SYMMETRIC_DEFAULT` keys with `Encrypt`/`Decrypt`.
-//! * Deletion is `ScheduleKeyDeletion{PendingWindowInDays = 7}`.
+//! * Deletion is `ScheduleKeyDeletion{PendingWindowInDays = 7}`; [`KmsDriver::disable_key`] (a tresor
+//!   extension) is `DisableKey`. Both take a key id or ARN, so aliases are resolved first (`DescribeKey`).
 //!
 //! Errors are classified as spec §4 describes: throttling → [`ErrorKind::KmsThrottled`]; internal errors,
 //! timeouts, I/O and 5xx → [`ErrorKind::KmsUnavailable`] (both retryable); access denied →
@@ -517,6 +518,15 @@ impl AwsKms {
         })
     }
 
+    /// The key id or ARN an alias names (`DescribeKey`); other ids as they are.
+    async fn resolve_alias(&self, key_id: &KmsKeyId) -> Result<String> {
+        if is_alias(key_id.as_str()) {
+            Ok(self.describe(key_id).await?.key_id().to_string())
+        } else {
+            Ok(key_id.to_string())
+        }
+    }
+
     /// `DescribeKey`: the key's metadata.
     async fn describe(&self, key_id: &KmsKeyId) -> Result<aws_sdk_kms::types::KeyMetadata> {
         let out = self
@@ -806,13 +816,21 @@ impl KmsDriver for AwsKms {
         ))
     }
 
+    async fn disable_key(&self, key_id: &KmsKeyId) -> Result<()> {
+        // DisableKey takes a key id or key ARN, not an alias: resolve aliases first.
+        let target = self.resolve_alias(key_id).await?;
+        self.client
+            .disable_key()
+            .key_id(target)
+            .send()
+            .await
+            .map_err(|e| classify("kms:DisableKey", Some(key_id), e))?;
+        Ok(())
+    }
+
     async fn delete_key(&self, key_id: &KmsKeyId) -> Result<()> {
         // ScheduleKeyDeletion takes a key id or key ARN, not an alias: resolve aliases first.
-        let target = if is_alias(key_id.as_str()) {
-            self.describe(key_id).await?.key_id().to_string()
-        } else {
-            key_id.to_string()
-        };
+        let target = self.resolve_alias(key_id).await?;
         self.client
             .schedule_key_deletion()
             .key_id(target)

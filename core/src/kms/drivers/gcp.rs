@@ -7,9 +7,9 @@
 //! * it speaks REST/JSON over `reqwest`/`hyper` with serde models, so no protobuf code generated for the
 //!   KMS service is compiled (tonic and prost still come along through `google-cloud-gax-internal`, for
 //!   its status types), and it shares the rustls/hyper stack with the other SDKs;
-//! * it accepts an endpoint override and anonymous credentials, which is all an emulator needs; the
-//!   gcp-kms-emulator serves the REST API (grpc-gateway, which accepts enums as integers as this crate
-//!   sends them) next to gRPC, so both crates could talk to it;
+//! * it accepts an endpoint override and anonymous credentials, which is all a test server needs
+//!   (tresor's GCP KMS API test server, `tests/services/gcp-kms`, serves the REST API and accepts enums
+//!   as integers, as this crate sends them);
 //! * the community crate (0.6) pins an older gax/auth line and an old tonic, and pulls optional
 //!   Ethereum signer dependencies into its feature graph.
 //!
@@ -26,9 +26,18 @@
 //! * key ids are the short crypto key id or the full resource name (`projects/…/cryptoKeys/{id}`, or a
 //!   `…/cryptoKeyVersions/{n}` name to pin another version);
 //! * ECDSA keys are signed by digest (SHA-256 / SHA-384 computed here, sent as `digest`), which works for
-//!   HSM keys and for services that only accept digests; Ed25519 sends `data`;
-//! * `ENABLED` → usable, `PENDING_GENERATION` → retryable, any other state → non-retryable
-//!   [`ErrorKind::KmsKeyDisabled`]; deletion is `DestroyCryptoKeyVersion` on version 1.
+//!   HSM keys and for services that only accept digests; Ed25519 keys (`EC_SIGN_ED25519`, which Canton's
+//!   own GCP integration does not generate) send `data` and return the raw 64-byte signature; every
+//!   public key comes back as PEM and is returned as DER SubjectPublicKeyInfo;
+//! * a new key is returned only once its version is `ENABLED`: GCP generates versions asynchronously
+//!   (`PENDING_GENERATION`), so a create polls the version for at most [`GENERATION_WAIT`];
+//! * `ENABLED` → usable, `PENDING_GENERATION` (a state, or a `FAILED_PRECONDITION` whose
+//!   `PreconditionFailure` is `KEY_PENDING_GENERATION`) → retryable [`ErrorKind::KmsUnavailable`], any
+//!   other state → non-retryable [`ErrorKind::KmsKeyDisabled`]; deletion is `DestroyCryptoKeyVersion` on
+//!   version 1, [`KmsDriver::disable_key`] (a tresor extension) disables the key's enabled versions;
+//! * a create whose answer is lost is not repeated under a new id: the next attempt sends the same
+//!   crypto key id, and `ALREADY_EXISTS` for it means the key was made, so a retried create leaves one
+//!   key.
 //!
 //! The SDK's own retries are turned off: retries belong to tresor's retry layer, which follows Canton's
 //! policy and retries exactly what [`Error::is_retryable`] says.
@@ -37,14 +46,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use google_cloud_gax::error::rpc::Code;
+use google_cloud_gax::error::rpc::{Code, StatusDetails};
 use google_cloud_kms_v1::client::KeyManagementService;
 use google_cloud_kms_v1::model::crypto_key::CryptoKeyPurpose;
 use google_cloud_kms_v1::model::crypto_key_version::{
     CryptoKeyVersionAlgorithm, CryptoKeyVersionState,
 };
 use google_cloud_kms_v1::model::{
-    CryptoKey, CryptoKeyVersionTemplate, Digest, KeyRing, ProtectionLevel, digest,
+    CryptoKey, CryptoKeyVersion, CryptoKeyVersionTemplate, Digest, KeyRing, ProtectionLevel, digest,
 };
 use sha2::Digest as _;
 use zeroize::Zeroizing;
@@ -59,6 +68,12 @@ use crate::scheme::{
 
 /// The version Canton uses for every asymmetric operation.
 const CANTON_VERSION: &str = "1";
+
+/// How long a create waits for the new key's version to leave `PENDING_GENERATION`.
+pub const GENERATION_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How many creates with an unknown outcome the driver remembers (the oldest is forgotten first).
+const MAX_UNRESOLVED_CREATES: usize = 64;
 
 pub use crate::kms::registry::GcpConfig;
 
@@ -77,6 +92,8 @@ pub struct GcpKms {
     client: KeyManagementService,
     key_ring: String,
     kinds: Mutex<HashMap<String, VersionKind>>,
+    /// Creates with an unknown outcome: the key's purpose and algorithm, and the id it was made with.
+    unresolved: Mutex<Vec<(String, String)>>,
 }
 
 impl core::fmt::Debug for GcpKms {
@@ -92,6 +109,8 @@ impl core::fmt::Debug for GcpKms {
 struct Names {
     key: String,
     version: String,
+    /// The key id named the version (`…/cryptoKeyVersions/{n}`).
+    pinned: bool,
 }
 
 fn algorithm_kind(a: &CryptoKeyVersionAlgorithm) -> VersionKind {
@@ -133,8 +152,24 @@ fn permission(op: &str) -> &'static str {
         "get public key" => "cloudkms.cryptoKeyVersions.viewPublicKey",
         "get key version" => "cloudkms.cryptoKeyVersions.get",
         "destroy key version" => "cloudkms.cryptoKeyVersions.destroy",
+        "disable key version" => "cloudkms.cryptoKeyVersions.update",
+        "list key versions" => "cloudkms.cryptoKeyVersions.list",
         _ => "cloudkms",
     }
+}
+
+/// Whether a `FAILED_PRECONDITION` says the key version is still being generated: a
+/// `google.rpc.PreconditionFailure` detail with a `KEY_PENDING_GENERATION` violation, or (for answers
+/// without details) the state named in the message.
+fn is_pending_generation(st: &google_cloud_gax::error::rpc::Status) -> bool {
+    let by_detail = st.details.iter().any(|d| match d {
+        StatusDetails::PreconditionFailure(pf) => pf
+            .violations
+            .iter()
+            .any(|v| v.r#type == "KEY_PENDING_GENERATION"),
+        _ => false,
+    });
+    by_detail || st.message.contains("PENDING_GENERATION")
 }
 
 /// Map an SDK error to tresor's error model (spec §4). Only the service's status message is quoted;
@@ -155,6 +190,8 @@ fn classify(op: &str, target: &str, e: google_cloud_kms_v1::Error) -> Error {
             }
             Code::PermissionDenied | Code::Unauthenticated => ErrorKind::KmsPermissionDenied,
             Code::NotFound => ErrorKind::KmsKeyNotFound,
+            // A version still being generated is usable soon: retryable, not disabled.
+            Code::FailedPrecondition if is_pending_generation(st) => ErrorKind::KmsUnavailable,
             Code::FailedPrecondition => ErrorKind::KmsKeyDisabled,
             _ => ErrorKind::KmsFailure,
         }
@@ -227,7 +264,7 @@ fn wrong_kind(key_id: &KmsKeyId, want: &str) -> Error {
 
 impl GcpKms {
     /// Build the client. No request is sent except the key ring check: when the key ring is missing it
-    /// is created (an emulator starts empty; in production the ring exists and only `get` is used). A
+    /// is created (a test server starts empty; in production the ring exists and only `get` is used). A
     /// failing check does not fail construction; [`KmsDriver::health`] reports it.
     pub async fn connect(config: GcpConfig) -> Result<Self> {
         for (what, v) in [
@@ -265,6 +302,7 @@ impl GcpKms {
             client,
             key_ring,
             kinds: Mutex::new(HashMap::new()),
+            unresolved: Mutex::new(Vec::new()),
         };
         let _ = kms.ensure_key_ring().await;
         Ok(kms)
@@ -334,7 +372,11 @@ impl GcpKms {
                 } else {
                     format!("{key}/cryptoKeyVersions/{CANTON_VERSION}")
                 };
-                return Ok(Names { key, version });
+                return Ok(Names {
+                    key,
+                    version,
+                    pinned: ok_version,
+                });
             }
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -354,7 +396,11 @@ impl GcpKms {
         }
         let key = format!("{}/cryptoKeys/{id}", self.key_ring);
         let version = format!("{key}/cryptoKeyVersions/{CANTON_VERSION}");
-        Ok(Names { key, version })
+        Ok(Names {
+            key,
+            version,
+            pinned: false,
+        })
     }
 
     /// What the version is, after checking it is enabled (cached only for enabled versions' algorithms).
@@ -388,15 +434,25 @@ impl GcpKms {
         }
     }
 
-    /// Create a key with a random id. The key name is not kept: GCP labels cannot hold Canton's
-    /// 300-character names (as in Canton).
+    /// Create a key with a random id, and wait until its first version is `ENABLED`. The key name is
+    /// not kept: GCP labels cannot hold Canton's 300-character names (as in Canton).
+    ///
+    /// A create whose outcome is unknown (the answer was lost, or a 5xx) leaves its key id remembered
+    /// with the key's purpose and algorithm; the next create with the same parameters (the retry
+    /// layer's next attempt) uses that id again, and `ALREADY_EXISTS` for it means the first request
+    /// went through: the key is returned, not made twice (see the module docs).
     async fn create(
         &self,
         purpose: CryptoKeyPurpose,
         algorithm: CryptoKeyVersionAlgorithm,
         _name: Option<&str>,
     ) -> Result<KmsKeyId> {
-        let id = random_key_id()?;
+        let params = format!("{purpose:?}/{algorithm:?}");
+        let reused = self.take_unresolved(&params);
+        let id = match &reused {
+            Some(id) => id.clone(),
+            None => random_key_id()?,
+        };
         let key = CryptoKey::new().set_purpose(purpose).set_version_template(
             CryptoKeyVersionTemplate::new()
                 .set_algorithm(algorithm)
@@ -410,18 +466,130 @@ impl GcpKms {
                 .set_crypto_key(key.clone())
                 .send()
         };
-        match send().await {
-            Ok(_) => {}
-            // The key ring is missing (an emulator that was restarted): create it and try once more.
-            Err(e) if e.status().map(|s| s.code) == Some(Code::NotFound) => {
-                self.ensure_key_ring().await?;
-                send()
-                    .await
-                    .map_err(|e| classify("create key", &self.key_ring, e))?;
-            }
-            Err(e) => return Err(classify("create key", &self.key_ring, e)),
+        let mut outcome = send().await;
+        // The key ring is missing (a test server that was restarted): create it and try once more.
+        if let Err(e) = &outcome
+            && e.status().map(|s| s.code) == Some(Code::NotFound)
+        {
+            self.ensure_key_ring().await?;
+            outcome = send().await;
         }
-        KmsKeyId::new(id)
+        match outcome {
+            Ok(_) => {}
+            // Only a remembered id can already exist: the earlier, lost request made the key.
+            Err(e)
+                if reused.is_some() && e.status().map(|s| s.code) == Some(Code::AlreadyExists) => {}
+            Err(e) => {
+                let ambiguous = !e.is_connect();
+                let err = classify("create key", &self.key_ring, e);
+                if ambiguous && err.kind() == ErrorKind::KmsUnavailable {
+                    self.remember_unresolved(params, id);
+                }
+                return Err(err);
+            }
+        }
+        let key_id = KmsKeyId::new(id)?;
+        self.wait_until_enabled(&key_id).await?;
+        Ok(key_id)
+    }
+
+    fn take_unresolved(&self, params: &str) -> Option<String> {
+        let mut u = self.unresolved.lock().ok()?;
+        let i = u.iter().position(|(p, _)| p == params)?;
+        Some(u.remove(i).1)
+    }
+
+    fn remember_unresolved(&self, params: String, id: String) {
+        if let Ok(mut u) = self.unresolved.lock() {
+            if u.len() >= MAX_UNRESOLVED_CREATES {
+                u.remove(0);
+            }
+            u.push((params, id));
+        }
+    }
+
+    /// Wait until version 1 of a new key is `ENABLED` (GCP makes HSM keys asynchronously: a new
+    /// version is `PENDING_GENERATION` for a while, and every use of it fails until then), polling
+    /// with a growing delay for at most [`GENERATION_WAIT`]. Still pending then: a non-retryable
+    /// error naming the key (it exists; retrying the create would make another one).
+    async fn wait_until_enabled(&self, key_id: &KmsKeyId) -> Result<()> {
+        let names = self.names(key_id)?;
+        let deadline = tokio::time::Instant::now() + GENERATION_WAIT;
+        let mut delay = std::time::Duration::from_millis(20);
+        loop {
+            let state = match self
+                .client
+                .get_crypto_key_version()
+                .set_name(names.version.clone())
+                .send()
+                .await
+            {
+                Ok(v) => Some(v.state),
+                Err(e) => {
+                    let err = classify("get key version", &names.version, e);
+                    if !err.is_retryable() {
+                        return Err(err);
+                    }
+                    None
+                }
+            };
+            match state {
+                Some(CryptoKeyVersionState::Enabled) => return Ok(()),
+                Some(CryptoKeyVersionState::PendingGeneration) | None => {}
+                Some(other) => {
+                    return Err(Error::new(
+                        ErrorKind::KmsFailure,
+                        format!(
+                            "GCP KMS key {key_id} was created but its version is {other:?}, not ENABLED"
+                        ),
+                    ));
+                }
+            }
+            if tokio::time::Instant::now() + delay > deadline {
+                return Err(Error::new(
+                    ErrorKind::KmsFailure,
+                    format!(
+                        "GCP KMS key {key_id} was created but is not ENABLED after {} s \
+                         (PENDING_GENERATION); use it once it is, or delete it",
+                        GENERATION_WAIT.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_millis(500));
+        }
+    }
+
+    /// The version names a `disable_key` applies to: the pinned version, or every `ENABLED` version of
+    /// the crypto key.
+    async fn enabled_versions(&self, names: &Names) -> Result<Vec<String>> {
+        if names.pinned {
+            return Ok(vec![names.version.clone()]);
+        }
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = self
+                .client
+                .list_crypto_key_versions()
+                .set_parent(names.key.clone())
+                .set_page_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| classify("list key versions", &names.key, e))?;
+            out.extend(
+                page.crypto_key_versions
+                    .iter()
+                    .filter(|v| v.state == CryptoKeyVersionState::Enabled)
+                    .map(|v| v.name.clone()),
+            );
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token.clone();
+        }
+        // Nothing enabled (disabled before, or destroyed): nothing to do.
+        Ok(out)
     }
 }
 
@@ -645,6 +813,27 @@ impl KmsDriver for GcpKms {
     async fn key_exists_and_is_active(&self, key_id: &KmsKeyId) -> Result<()> {
         let names = self.names(key_id)?;
         self.version_kind(&names).await.map(|_| ())
+    }
+
+    async fn disable_key(&self, key_id: &KmsKeyId) -> Result<()> {
+        let names = self.names(key_id)?;
+        for version in self.enabled_versions(&names).await? {
+            self.client
+                .update_crypto_key_version()
+                .set_crypto_key_version(
+                    CryptoKeyVersion::new()
+                        .set_name(version.clone())
+                        .set_state(CryptoKeyVersionState::Disabled),
+                )
+                .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(["state"]))
+                .send()
+                .await
+                .map_err(|e| classify("disable key version", &version, e))?;
+            if let Ok(mut m) = self.kinds.lock() {
+                m.remove(&version);
+            }
+        }
+        Ok(())
     }
 
     async fn delete_key(&self, key_id: &KmsKeyId) -> Result<()> {

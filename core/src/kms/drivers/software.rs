@@ -69,7 +69,7 @@ pub enum KeyState {
 /// Counters of the calls made to a [`SoftwareKms`], by operation name.
 pub type CallCounts = BTreeMap<&'static str, u64>;
 
-const OPS: [&str; 11] = [
+const OPS: [&str; 12] = [
     "health",
     "generate_signing_key_pair",
     "generate_encryption_key_pair",
@@ -81,6 +81,7 @@ const OPS: [&str; 11] = [
     "get_public_key",
     "key_exists_and_is_active",
     "delete_key",
+    "disable_key",
 ];
 
 /// The software KMS driver (see the module docs).
@@ -602,6 +603,11 @@ impl KmsDriver for SoftwareKms {
                 format!("software KMS key {key_id} is {s}"),
             )),
         }
+    }
+
+    async fn disable_key(&self, key_id: &KmsKeyId) -> Result<()> {
+        self.count("disable_key");
+        self.set_key_state(key_id, KeyState::Disabled).await
     }
 
     async fn delete_key(&self, key_id: &KmsKeyId) -> Result<()> {

@@ -87,6 +87,7 @@ pub fn describe_request(req: &Request<'_>) -> String {
             format!("RetrieveMetadataRequest(KeyId={key_id})")
         }
         Request::DeleteKey { key_id } => format!("DeleteKeyRequest(KeyId={key_id})"),
+        Request::DisableKey { key_id } => format!("DisableKeyRequest(KeyId={key_id})"),
     }
 }
 
@@ -132,6 +133,7 @@ pub fn describe_response<T: Outcome>(req: &Request<'_>, out: &T) -> String {
              {METADATA_PLACEHOLDER}])"
         ),
         Request::DeleteKey { key_id } => format!("DeleteKeyResponse(KeyId={key_id})"),
+        Request::DisableKey { key_id } => format!("DisableKeyResponse(KeyId={key_id})"),
     }
 }
 

@@ -79,7 +79,8 @@ pub fn check_request(req: &Request<'_>) -> Result<()> {
         Request::DecryptSymmetric { len, .. } => check_input(op, len, MAX_SYMMETRIC_CIPHERTEXT),
         Request::GetPublicKey { .. }
         | Request::KeyExistsAndIsActive { .. }
-        | Request::DeleteKey { .. } => Ok(()),
+        | Request::DeleteKey { .. }
+        | Request::DisableKey { .. } => Ok(()),
     }
 }
 
@@ -111,7 +112,8 @@ pub fn check_outcome<T: Outcome>(req: &Request<'_>, out: &T) -> Result<()> {
         | Request::Sign { .. }
         | Request::GetPublicKey { .. }
         | Request::KeyExistsAndIsActive { .. }
-        | Request::DeleteKey { .. } => Ok(()),
+        | Request::DeleteKey { .. }
+        | Request::DisableKey { .. } => Ok(()),
     }
 }
 

@@ -147,6 +147,11 @@ pub enum Request<'a> {
         /// The key.
         key_id: &'a KmsKeyId,
     },
+    /// [`KmsDriver::disable_key`] (a tresor extension; Canton's driver API has no disable).
+    DisableKey {
+        /// The key.
+        key_id: &'a KmsKeyId,
+    },
 }
 
 impl<'a> Request<'a> {
@@ -163,6 +168,7 @@ impl<'a> Request<'a> {
             Self::GetPublicKey { .. } => "get_public_key",
             Self::KeyExistsAndIsActive { .. } => "key_exists_and_is_active",
             Self::DeleteKey { .. } => "delete_key",
+            Self::DisableKey { .. } => "disable_key",
         }
     }
 
@@ -175,7 +181,8 @@ impl<'a> Request<'a> {
             | Self::DecryptSymmetric { key_id, .. }
             | Self::GetPublicKey { key_id }
             | Self::KeyExistsAndIsActive { key_id }
-            | Self::DeleteKey { key_id } => Some(key_id),
+            | Self::DeleteKey { key_id }
+            | Self::DisableKey { key_id } => Some(key_id),
             Self::GenerateSigningKeyPair { .. }
             | Self::GenerateEncryptionKeyPair { .. }
             | Self::GenerateSymmetricKey { .. } => None,
@@ -215,7 +222,8 @@ impl<'a> Request<'a> {
             | Self::GenerateSymmetricKey { .. }
             | Self::GetPublicKey { .. }
             | Self::KeyExistsAndIsActive { .. }
-            | Self::DeleteKey { .. } => OpClass::KeyManagement,
+            | Self::DeleteKey { .. }
+            | Self::DisableKey { .. } => OpClass::KeyManagement,
         }
     }
 }
@@ -442,6 +450,13 @@ impl<L: Layer> KmsDriver for Layered<L> {
         let req = Request::DeleteKey { key_id };
         let d = &self.inner;
         let next = || d.delete_key(key_id);
+        self.layer.call(&req, &next).await
+    }
+
+    async fn disable_key(&self, key_id: &KmsKeyId) -> Result<()> {
+        let req = Request::DisableKey { key_id };
+        let d = &self.inner;
+        let next = || d.disable_key(key_id);
         self.layer.call(&req, &next).await
     }
 

@@ -146,6 +146,10 @@ impl KmsDriver for Fake {
         self.record(format!("delete_key {key_id}"));
         Ok(())
     }
+    async fn disable_key(&self, key_id: &KmsKeyId) -> Result<()> {
+        self.record(format!("disable_key {key_id}"));
+        Ok(())
+    }
     async fn close(&self) {
         self.record("close".into());
     }
@@ -217,6 +221,7 @@ async fn exercise(d: &dyn KmsDriver) -> Vec<String> {
     assert_eq!(pk.spec, KmsKeySpec::Signing(SigningKeySpec::EcP256));
     d.key_exists_and_is_active(&k).await.expect("exists");
     d.delete_key(&k).await.expect("delete");
+    d.disable_key(&k).await.expect("disable");
     d.close().await;
     [
         "provider",
@@ -235,6 +240,7 @@ async fn exercise(d: &dyn KmsDriver) -> Vec<String> {
         "get_public_key k-1",
         "key_exists_and_is_active k-1",
         "delete_key k-1",
+        "disable_key k-1",
         "close",
     ]
     .map(String::from)

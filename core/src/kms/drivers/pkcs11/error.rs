@@ -33,6 +33,8 @@ pub(super) fn ck_err(what: &str, e: CkError) -> Error {
             | RvError::UserNotLoggedIn
             | RvError::CryptokiNotInitialized => ErrorKind::KmsUnavailable,
             RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid => ErrorKind::KmsKeyNotFound,
+            // The key's attributes forbid the operation: what a disabled key is on a token.
+            RvError::KeyFunctionNotPermitted => ErrorKind::KmsKeyDisabled,
             _ => ErrorKind::KmsFailure,
         },
         CkError::LibraryLoading(_) => ErrorKind::KmsFailure,

@@ -99,6 +99,7 @@ pub struct Pkcs11Kms {
     caps: Caps,
     pool_size: usize,
     audit: bool,
+    library: String,
 }
 
 impl core::fmt::Debug for Pkcs11Kms {
@@ -117,42 +118,48 @@ impl Pkcs11Kms {
         let pin = read_pin(&config)?;
         let pool_size = config.session_pool_size.max(1);
         let audit = config.audit_logging;
-        let (inner, caps) = tokio::task::spawn_blocking(move || -> Result<(Inner, Caps)> {
-            let (ctx, object_lock) = context(&config.module_path)?;
-            let slot = find_slot(&ctx, &config.token_label)?;
-            let mechs = ctx
-                .get_mechanism_list(slot)
-                .map_err(|e| ck_err("listing mechanisms", e))?;
-            let inner = Inner {
-                ctx,
-                object_lock,
-                slot,
-                token_label: config.token_label.clone(),
-                pin,
-                sessions: Mutex::new(Vec::with_capacity(pool_size)),
-            };
-            let mut sessions = Vec::with_capacity(pool_size);
-            for _ in 0..pool_size {
-                sessions.push(inner.open_session()?);
-            }
-            let caps = match sessions.first() {
-                Some(s) => inner.with_object_lock(true, || Ok(probe(s, &mechs)))?,
-                None => Caps::default(),
-            };
-            *inner
-                .sessions
-                .lock()
-                .map_err(|_| Error::internal("lock poisoned"))? = sessions;
-            Ok((inner, caps))
-        })
-        .await
-        .map_err(|_| Error::internal("the PKCS#11 open task failed"))??;
+        let (inner, caps, library) =
+            tokio::task::spawn_blocking(move || -> Result<(Inner, Caps, String)> {
+                let (ctx, object_lock) = context(&config.module_path)?;
+                let slot = find_slot(&ctx, &config.token_label)?;
+                let mechs = ctx
+                    .get_mechanism_list(slot)
+                    .map_err(|e| ck_err("listing mechanisms", e))?;
+                let library = ctx
+                    .get_library_info()
+                    .map(|i| format!("{} {}", i.manufacturer_id().trim(), i.library_version()))
+                    .unwrap_or_else(|_| "unknown".to_string());
+                let inner = Inner {
+                    ctx,
+                    object_lock,
+                    slot,
+                    token_label: config.token_label.clone(),
+                    pin,
+                    sessions: Mutex::new(Vec::with_capacity(pool_size)),
+                };
+                let mut sessions = Vec::with_capacity(pool_size);
+                for _ in 0..pool_size {
+                    sessions.push(inner.open_session()?);
+                }
+                let caps = match sessions.first() {
+                    Some(s) => inner.with_object_lock(true, || Ok(probe(s, &mechs)))?,
+                    None => Caps::default(),
+                };
+                *inner
+                    .sessions
+                    .lock()
+                    .map_err(|_| Error::internal("lock poisoned"))? = sessions;
+                Ok((inner, caps, library))
+            })
+            .await
+            .map_err(|_| Error::internal("the PKCS#11 open task failed"))??;
         let kms = Self {
             inner: Arc::new(inner),
             permits: Arc::new(Semaphore::new(pool_size)),
             caps,
             pool_size,
             audit,
+            library,
         };
         if kms.supported_signing_key_specs().is_empty()
             || kms.supported_encryption_key_specs().is_empty()
@@ -168,6 +175,11 @@ impl Pkcs11Kms {
     /// What the token cannot do, as (scheme name, reason), found when the driver opened.
     pub fn gaps(&self) -> &[(String, String)] {
         &self.caps.gaps
+    }
+
+    /// The PKCS#11 library: its manufacturer and version as `C_GetInfo` reports them (e.g. `SoftHSM 2.6`).
+    pub fn library(&self) -> &str {
+        &self.library
     }
 
     /// The number of sessions in the pool.
@@ -189,7 +201,7 @@ impl Pkcs11Kms {
             })?;
         let inner = self.inner.clone();
         let caps = self.caps.clone();
-        let exclusive = op.starts_with("generate") || op == "delete_key";
+        let exclusive = op.starts_with("generate") || op == "delete_key" || op == "disable_key";
         let r = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let s = inner.take()?;
@@ -430,6 +442,14 @@ impl KmsDriver for Pkcs11Kms {
                     .map_err(|e| ck_err("destroying a key object", e))?;
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn disable_key(&self, key_id: &KmsKeyId) -> Result<()> {
+        let id = key_id.clone();
+        self.run("disable_key", Some(key_id), move |s, _| {
+            objects::disable_on(s, &id)
         })
         .await
     }

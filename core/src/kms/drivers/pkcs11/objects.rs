@@ -132,8 +132,27 @@ pub(super) fn attr_key_type(list: &[Attribute]) -> Option<KeyType> {
 
 /// The spec of a key from its private (or secret) object.
 pub(super) fn key_spec(s: &Session, k: &KeyObjects, key_id: &KmsKeyId) -> Result<KmsKeySpec> {
+    let disabled = || {
+        Error::new(
+            ErrorKind::KmsKeyDisabled,
+            format!(
+                "PKCS#11 key {key_id} may not be used (disabled: no sign, encrypt, decrypt or derive permission)"
+            ),
+        )
+    };
     if let Some(h) = k.secret {
-        let a = attrs(s, h, &[AttributeType::KeyType])?;
+        let a = attrs(
+            s,
+            h,
+            &[
+                AttributeType::KeyType,
+                AttributeType::Encrypt,
+                AttributeType::Decrypt,
+            ],
+        )?;
+        if !attr_bool(&a, AttributeType::Encrypt) && !attr_bool(&a, AttributeType::Decrypt) {
+            return Err(disabled());
+        }
         return match attr_key_type(&a) {
             Some(t) if t == KeyType::AES => Ok(KmsKeySpec::Symmetric),
             _ => Err(kms_err(format!(
@@ -159,6 +178,17 @@ pub(super) fn key_spec(s: &Session, k: &KeyObjects, key_id: &KmsKeyId) -> Result
             "PKCS#11 key {key_id} is of a type or curve this driver does not use"
         ))
     };
+    if ![
+        AttributeType::Sign,
+        AttributeType::Decrypt,
+        AttributeType::Derive,
+    ]
+    .iter()
+    .any(|t| attr_bool(&a, *t))
+    {
+        // What `disable_on` leaves; without a use the key's purpose cannot be told either.
+        return Err(disabled());
+    }
     let kt = attr_key_type(&a).ok_or_else(unsupported)?;
     if kt == KeyType::EC {
         let curve = attr_bytes(&a, AttributeType::EcParams)
@@ -275,4 +305,50 @@ pub(super) fn exists_on(s: &Session, key_id: &KmsKeyId) -> Result<()> {
             format!("PKCS#11 key {key_id} may not be used (no sign, decrypt or derive permission)"),
         ))
     }
+}
+
+/// Take away every use of a key (`CKA_SIGN`, `CKA_ENCRYPT`, `CKA_DECRYPT`, `CKA_DERIVE` set to false on
+/// its private or secret key object), which is what a disabled key is on a token: it stays there and
+/// [`exists_on`] reports it as disabled.
+pub(super) fn disable_on(s: &Session, key_id: &KmsKeyId) -> Result<()> {
+    let k = find_key(s, key_id)?;
+    let h = match (k.private, k.secret) {
+        (Some(h), _) | (None, Some(h)) => h,
+        (None, None) => return Err(not_found(key_id)),
+    };
+    let uses = [
+        AttributeType::Sign,
+        AttributeType::Encrypt,
+        AttributeType::Decrypt,
+        AttributeType::Derive,
+    ];
+    // Only the attributes the object has and that are set: a token may refuse to touch the others.
+    let present: Vec<AttributeType> = uses
+        .iter()
+        .copied()
+        .filter(|t| {
+            s.get_attributes(h, &[*t])
+                .map(|a| attr_bool(&a, *t))
+                .unwrap_or(false)
+        })
+        .collect();
+    let template: Vec<Attribute> = present
+        .iter()
+        .map(|t| match t {
+            AttributeType::Sign => Attribute::Sign(false),
+            AttributeType::Encrypt => Attribute::Encrypt(false),
+            AttributeType::Decrypt => Attribute::Decrypt(false),
+            _ => Attribute::Derive(false),
+        })
+        .collect();
+    if template.is_empty() {
+        return Ok(());
+    }
+    s.update_attributes(h, &template).map_err(|e| {
+        Error::new(
+            ErrorKind::KmsFailure,
+            format!("PKCS#11 key {key_id}: the token refused to disable it (C_SetAttributeValue)"),
+        )
+        .with_source(e)
+    })
 }

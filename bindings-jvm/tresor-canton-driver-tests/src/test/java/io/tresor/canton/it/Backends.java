@@ -78,6 +78,22 @@ final class Backends {
   }
 
   /**
+   * tresor's GCP Cloud KMS REST test server, as scripts/services/gcp-kms.sh started it (its URL in
+   * TRESOR_TEST_GCP_ENDPOINT), with a key ring of its own per test class (the driver creates it).
+   */
+  static Optional<ConfigValue> gcp(String ring) {
+    String endpoint = System.getenv("TRESOR_TEST_GCP_ENDPOINT");
+    if (endpoint == null || endpoint.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        ConfigFactory.parseString(
+                "type = gcp\nlocation-id = global\nproject-id = tresor-test\nkey-ring-id = " + quote(ring + "-" + System.nanoTime())
+                    + "\nendpoint-override = " + quote(endpoint) + "\naudit-logging = true\n")
+            .root());
+  }
+
+  /**
    * Keys made beforehand, as an operator makes them for a node started with {@code auto-init = false}: one per
    * supported spec and a symmetric key, made through a separate driver of the same factory and config, closed
    * before the suite starts.
