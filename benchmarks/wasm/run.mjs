@@ -5,6 +5,7 @@
 //   (bash scripts/wasm.sh bench does both)
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -28,6 +29,9 @@ const nobleVersion = JSON.parse(readFileSync(join(pkg, "node_modules/@noble/curv
 const buildInfo = JSON.parse(readFileSync(join(pkg, "dist/build-info.json"), "utf8"));
 
 const log = (l) => console.log(l);
+const load = () => loadavg()[0].toFixed(1);
+const loadBefore = load();
+console.log(`# ${cpus().length} CPUs, load average ${loadBefore} (other processes skew wall-clock timings; compare ratios from one run)`);
 console.log(`# Node ${process.version}, @noble/curves ${nobleVersion}, tresor-wasm ${lib.VERSION} (wasm-opt ${buildInfo.wasm_opt}, simd128 ${buildInfo.simd128})`);
 const nodeRows = await runBench({ lib, noble: { ed25519, p256, p384 }, subtle: globalThis.crypto.subtle, minMs, rounds, log });
 
@@ -71,6 +75,7 @@ for (const [runtime, rows] of [["Node " + process.version, nodeRows], ["Chromium
 }
 console.log("\n" + lines.join("\n") + "\n");
 console.log("ratios > 1 mean tresor-wasm is faster; wasm gzipped: " + (buildInfo.wasm_gzip_bytes / 1000).toFixed(1) + " KB");
+console.log(`load average ${loadBefore} before the run, ${load()} after it (${cpus().length} CPUs)`);
 console.log(`Node's OpenSSL called synchronously (node:crypto verify, what its WebCrypto runs on a worker thread): ${native.map(([op, us]) => `${op} ${f(us)} µs`).join(", ")}`);
 
 // The goals of issue 14, checked for both ways of holding the keys: Ed25519 ≥ 10× noble and faster than
@@ -95,7 +100,7 @@ for (const [g, ok] of goals) console.log(`${ok ? "met" : "NOT MET"}: ${g}`);
 mkdirSync(join(repo, "target"), { recursive: true });
 writeFileSync(
   join(repo, "target", "wasm-bench.json"),
-  JSON.stringify({ node: process.version, chromium: userAgent, noble: nobleVersion, build: buildInfo, nodeRows, chromiumRows, nativeOpenSsl: native, goals }, null, 1) + "\n",
+  JSON.stringify({ loadavg: [loadBefore, load()], node: process.version, chromium: userAgent, noble: nobleVersion, build: buildInfo, nodeRows, chromiumRows, nativeOpenSsl: native, goals }, null, 1) + "\n",
 );
 
 async function nativeOpenSsl(ms) {
