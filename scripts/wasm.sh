@@ -12,12 +12,13 @@
 # Installs when missing: the wasm32 rustup target and a nightly toolchain with rust-src (the .wasm is built
 # with std rebuilt for immediate-abort panics), wasm-bindgen-cli at the exact version the crate pins (into
 # target/wasm-tools), the npm dev dependencies (npm ci, from bindings-wasm/package-lock.json), Debian's
-# chromium (apt-get), Python cryptography (pip), and the native tresor CLI for the interop tests (TRESOR_CLI,
-# else the first of target/debug/tresor, target/release/tresor, target/wasm/debug/tresor that exists, else
-# built with cargo build -p tresor-cli into the repository's usual target directory, where the other test
-# steps reuse it). A step that cannot run because something cannot be installed prints "blocked: <reason>"
-# and the script exits 3; a failing test exits 1. Every test step runs under a time limit
-# (TRESOR_WASM_STEP_TIMEOUT seconds, default 600), so a stuck browser fails the run instead of hanging it.
+# chromium (apt-get), Python cryptography (apt-get, else pip), and the native tresor CLI for the interop
+# tests (TRESOR_CLI, else the first of target/debug/tresor, target/release/tresor, target/wasm/debug/tresor
+# that exists, else built with cargo build -p tresor-cli into the repository's usual target directory, where
+# the other test steps reuse it). The .wasm is built in target/wasm (TRESOR_WASM_TARGET_DIR).
+# A step that cannot run because something cannot be installed prints "blocked: <reason>" and the script
+# exits 3; a failing test exits 1. Every test step runs under a time limit (TRESOR_WASM_STEP_TIMEOUT
+# seconds, default 600), so a stuck browser fails the run instead of hanging it.
 set -euo pipefail
 
 cmd="${1:-test}"
@@ -103,7 +104,15 @@ interop_setup() {
   step "interop tools (tresor CLI, OpenSSL, Python cryptography)"
   command -v openssl >/dev/null || blocked "openssl is not installed"
   if ! python3 -c 'import cryptography' 2>/dev/null; then
-    python3 -m pip install --quiet cryptography >"$logs/pip.log" 2>&1 || blocked "pip could not install cryptography"
+    # Debian's package first (pip refuses to install into a Debian-managed Python), then pip.
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo -n"
+    { command -v apt-get >/dev/null &&
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-cryptography; } \
+      >"$logs/pip.log" 2>&1 ||
+      python3 -m pip install --quiet cryptography >>"$logs/pip.log" 2>&1 ||
+      python3 -m pip install --quiet --user --break-system-packages cryptography >>"$logs/pip.log" 2>&1 ||
+      { tail -20 "$logs/pip.log"; blocked "neither apt-get nor pip could install Python cryptography"; }
   fi
   if [ -z "${TRESOR_CLI:-}" ]; then
     local c
