@@ -141,21 +141,25 @@ build() {
 counts_node() { sed -n 's/^# \(pass\|fail\) \([0-9]*\)$/\2/p' "$1" | paste -sd' ' -; }
 
 run_tests() {
-  local status=0 node_pass=0 node_fail=0 chr_pass=0 chr_fail=0
+  local status=0 rc=0 timed_out="" node_pass=0 node_fail=0 chr_pass=0 chr_fail=0
   step "interop fixtures"
   (cd "$pkg" && timeout -k 10 "$step_timeout" node tests/fixtures.mjs)
 
   step "Node $(node --version): node --test"
   set +e
   (cd "$pkg" && timeout -k 10 "$step_timeout" node --test tests/node.test.mjs) 2>&1 | tee "$logs/node.log"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  rc=${PIPESTATUS[0]}
+  [ "$rc" -eq 0 ] || status=1
+  [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || timed_out+=" node"
   set -e
   read -r node_pass node_fail <<<"$(counts_node "$logs/node.log")"
 
   step "headless Chromium: the same suite, the demo page"
   set +e
   (cd "$pkg" && timeout -k 10 "$step_timeout" node tests/browser.mjs) 2>&1 | tee "$logs/chromium.log"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  rc=${PIPESTATUS[0]}
+  [ "$rc" -eq 0 ] || status=1
+  [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || timed_out+=" chromium"
   set -e
   read -r chr_pass chr_fail <<<"$(sed -n 's/^chromium: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$logs/chromium.log")"
 
@@ -166,6 +170,7 @@ run_tests() {
   echo "node:     ${node_pass:-0} passed, ${node_fail:-?} failed"
   echo "chromium: ${chr_pass:-0} passed, ${chr_fail:-?} failed (demo screenshot: target/wasm-demo.png)"
   echo "size:     $size"
+  [ -z "$timed_out" ] || echo "timed out (after ${step_timeout} s):$timed_out"
   printf 'steps:\n'
   printf '  %s\n' "${timings[@]}"
   echo "time:     $(($(date +%s) - started)) s"
