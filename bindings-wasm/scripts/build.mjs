@@ -15,6 +15,7 @@
 //   TRESOR_WASM_NAMES  1 to keep the function names in the .wasm (for profiling; larger)
 
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,7 +30,9 @@ const GZIP_BUDGET = Number(process.env.TRESOR_WASM_GZIP_BUDGET ?? 150 * 1000); /
 
 function run(cmd, args, opts = {}) {
   console.log(`$ ${cmd} ${args.join(" ")}`);
+  const start = Date.now();
   execFileSync(cmd, args, { stdio: "inherit", ...opts });
+  console.log(`build: ${cmd.split("/").pop()} took ${((Date.now() - start) / 1000).toFixed(1)} s`);
 }
 
 function fail(msg) {
@@ -113,7 +116,21 @@ if (level !== "none") {
   if (simd) features.push("--enable-simd");
   // The module defines its own memory, so it starts zero-filled (also after a reset, which makes a new instance).
   const strip = process.env.TRESOR_WASM_NAMES === "1" ? ["-g"] : ["--strip-debug", "--strip-producers"];
-  run(wasmOpt, ["--zero-filled-memory", `-${level}`, "--converge", ...features, ...strip, wasmPath, "-o", wasmPath]);
+  const optArgs = ["--zero-filled-memory", `-${level}`, "--converge", ...features, ...strip];
+  // wasm-opt is most of a rebuild's time and a pure function of its input, its arguments and its version:
+  // its output is kept in the target directory under a hash of the three and reused when they recur.
+  const binaryen = JSON.parse(readFileSync(join(pkg, "node_modules", "binaryen", "package.json"), "utf8")).version;
+  const key = createHash("sha256").update(readFileSync(wasmPath)).update(JSON.stringify([optArgs, binaryen])).digest("hex");
+  const cached = join(targetDir, "wasm-opt-cache", `${key}.wasm`);
+  if (existsSync(cached)) {
+    copyFileSync(cached, wasmPath);
+    console.log(`build: wasm-opt output reused (${cached})`);
+  } else {
+    run(wasmOpt, [...optArgs, wasmPath, "-o", wasmPath]);
+    rmSync(join(targetDir, "wasm-opt-cache"), { recursive: true, force: true });
+    mkdirSync(join(targetDir, "wasm-opt-cache"), { recursive: true });
+    copyFileSync(wasmPath, cached);
+  }
 }
 
 // 4. the JS module, its types, the error class (with the generated error table when it exists)
