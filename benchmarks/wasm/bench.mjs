@@ -10,7 +10,8 @@
 //   * the semantics are Canton's: @noble/curves is asked for strict Ed25519 (zip215: false: canonical
 //     encodings) and for ECDSA without the low-S rule (lowS: false: Canton and tresor accept both halves).
 //
-// Two ways of holding the keys, each measured for all three:
+// Two ways of holding the keys, each measured for all three (and for ECDSA once more with tresor-wasm's
+// verifyAsync, which leaves the curve arithmetic to WebCrypto after its own parsing and checks):
 //   * "parsed key": each pool key is parsed once — a tresor-wasm PublicKey (fromRaw), a WebCrypto CryptoKey
 //     (importKey); @noble/curves' verify takes the key's bytes only (it has no API taking a parsed point),
 //     so its column is the same as in the other mode;
@@ -103,6 +104,25 @@ export async function runBench({ lib, noble, subtle, minMs = 300, rounds = 5, lo
           (async (i) => subtle.verify(c.wcVerify, await subtle.importKey("raw", pool[i].pub, c.wc, false, ["verify"]), pool[i].sig, pool[i].msg)),
       },
     };
+    if (ecdsa) {
+      // tresor-wasm's verifyAsync: tresor's parsing and checks, WebCrypto's curve arithmetic. The same
+      // noble and WebCrypto peers, timed again in the same interleaved rounds.
+      modes["parsed key, verifyAsync"] = {
+        ...modes["parsed key"],
+        tresor: (i) => pool[i].key.verifyAsync(c.algo, pool[i].msg, pool[i].cantonSig),
+      };
+      modes["key bytes, verifyAsync"] = {
+        ...modes["key bytes"],
+        tresor: async (i) => {
+          const k = lib.PublicKey.fromRaw(c.spec, pool[i].pub);
+          try {
+            return await k.verifyAsync(c.algo, pool[i].msg, pool[i].cantonSig);
+          } finally {
+            k.free();
+          }
+        },
+      };
+    }
     // Every implementation must accept each signature and refuse a tampered message before it is timed.
     for (const p of pool) {
       const tampered = p.msg.slice();
@@ -111,6 +131,11 @@ export async function runBench({ lib, noble, subtle, minMs = 300, rounds = 5, lo
       if (c.curve.verify(p.sig, tampered, p.pub, c.nobleOpts) !== false) throw new Error(`noble accepted a tampered ${c.op} message`);
       if (webcrypto && (await subtle.verify(c.wcVerify, p.wcKey, p.sig, tampered)) !== false) {
         throw new Error(`WebCrypto accepted a tampered ${c.op} message`);
+      }
+      if (ecdsa) {
+        const before = lib.__testing.webCrypto.verifies;
+        if ((await p.key.verifyAsync(c.algo, tampered, p.cantonSig)) !== false) throw new Error(`tresor verifyAsync accepted a tampered ${c.op} message`);
+        if (webcrypto && lib.__testing.webCrypto.verifies !== before + 1) throw new Error(`tresor verifyAsync did not use WebCrypto for ${c.op}`);
       }
     }
 
