@@ -69,7 +69,8 @@ export class PublicKey {
    * `verify` with the same decisions (the same true/false; a TresorError or TypeError for malformed input
    * as a rejected promise), with the elliptic-curve arithmetic of ECDSA P-256 (SHA-256) and P-384 (SHA-384)
    * done by WebCrypto (`crypto.subtle`) when it is available. Parsing and validation (algorithm, key fit,
-   * strict DER, r and s in range) stay in WebAssembly; the WebCrypto key is imported once per PublicKey.
+   * strict DER, r and s in range) are tresor's, as in `verify`; the WebCrypto key is imported once per
+   * PublicKey.
    * Ed25519, secp256k1, and a missing or failing WebCrypto fall back to `verify`.
    */
   verifyAsync(algorithm: SigningAlgorithm, message: string | Bytes, signature: Bytes): Promise<boolean>;

@@ -340,8 +340,9 @@ export class PublicKey {
   /**
    * `verify` with the same decisions (the same true/false, the same TresorError for malformed input, as a
    * rejected promise), with the elliptic-curve arithmetic of ECDSA P-256 (SHA-256) and P-384 (SHA-384)
-   * done by WebCrypto (`crypto.subtle`) when it is available. Parsing and validation stay in WebAssembly;
-   * Ed25519, secp256k1, and a missing or failing WebCrypto fall back to `verify`.
+   * done by WebCrypto (`crypto.subtle`) when it is available. Parsing and validation are tresor's (the core
+   * in WebAssembly, and the check that r and s are in [1, n - 1]); Ed25519, secp256k1, and a missing or
+   * failing WebCrypto fall back to `verify`.
    */
   async verifyAsync(algorithm, message, signature) {
     const a = text(algorithm, "algorithm");
