@@ -258,14 +258,17 @@ mod tests {
     async fn run(ready_at: Option<usize>) -> (bool, Vec<u128>, u128) {
         let start = Instant::now();
         let times = Mutex::new(Vec::new());
-        let r = poll_until(50 * MS, 400 * MS, || {
+        let wait = poll_until(50 * MS, 400 * MS, || {
             let mut t = times.lock().expect("lock");
             t.push(start.elapsed().as_millis());
             let n = t.len();
             async move { Ok(ready_at == Some(n)) }
-        })
-        .await
-        .expect("the check does not fail");
+        });
+        // On the paused clock a wait that never ends would run for ever: bound it (virtual time).
+        let r = tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .expect("poll_until gives up within 10 s")
+            .expect("the check does not fail");
         (
             r,
             times.into_inner().expect("lock"),
