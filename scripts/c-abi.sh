@@ -111,8 +111,25 @@ coverage() {
   return $missing
 }
 
+# The vault's C functions marshal only: each calls one core function (the logic a second binding would repeat
+# lives in the core's facade). A function body longer than MARSHAL_MAX_LINES is a sign that logic crept in.
+MARSHAL_MAX_LINES=40
+marshal_only() {
+  local report
+  report=$(awk -v max="$MARSHAL_MAX_LINES" '
+    /^pub (unsafe )?extern "C" fn tresor_vault_/ { match($0, /tresor_vault_[a-z0-9_]+/); name = substr($0, RSTART, RLENGTH); start = NR; n++ }
+    /^}/ && start { if (NR - start + 1 > max) print name ": " NR - start + 1 " lines"; start = 0 }
+    END { print n " functions" }' ffi-c/src/vault.rs)
+  if grep -q ' lines$' <<<"$report"; then
+    echo "tresor_vault_* functions longer than $MARSHAL_MAX_LINES lines (logic belongs in the core):" >&2
+    grep ' lines$' <<<"$report" >&2
+    return 1
+  fi
+  echo "all $(tail -n1 <<<"$report") (tresor_vault_*) of ffi-c/src/vault.rs are at most $MARSHAL_MAX_LINES lines (marshalling only)"
+}
+
 asan() {
-  coverage
+  coverage && marshal_only || return 1
   build_lib
   log "C tests with AddressSanitizer + UndefinedBehaviorSanitizer (gcc -std=c11 -Wall -Wextra -Werror)"
   compile_tests asan -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

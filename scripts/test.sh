@@ -12,7 +12,7 @@ export RUST_BACKTRACE=0
 LOG_DIR="$ROOT/target/test-logs"
 mkdir -p "$LOG_DIR"
 
-ALL_STEPS=(install fmt clippy rust rust-portable postgres kms-pkcs11 kms-aws kms-gcp c-abi wasm32 doc interop fuzz drift)
+ALL_STEPS=(install fmt clippy rust rust-portable postgres kms-pkcs11 kms-aws kms-gcp c-abi python jvm wasm doc interop fuzz drift)
 STEPS=("${ALL_STEPS[@]}")
 if [ "$#" -gt 0 ]; then STEPS=("$@"); fi
 
@@ -162,7 +162,18 @@ step_kms_gcp() (
 # into a temporary PREFIX and the README's C example built with pkg-config against it.
 step_c_abi() { bash scripts/c-abi.sh all; }
 
-step_wasm32() { cargo build -p tresor --no-default-features --features rustcrypto --target wasm32-unknown-unknown; }
+# The Python wheel (bindings-python/): a debug wheel (its dependencies optimised, sharing this target/) installed
+# in a fresh venv, mypy --strict and stubtest, pytest against a SQLite file and the PostgreSQL test server.
+step_python() { bash scripts/python.sh test; }
+
+# The JVM jars (bindings-jvm/): the native library in the dev profile into this target/, the Java API's JUnit
+# tests and Canton's conformance cases against the driver jar on the software, PKCS#11, AWS (local-kms) and
+# GCP (tresor's test server) backends, -Xcheck:jni, the README's Java example.
+step_jvm() { TRESOR_JVM_NATIVE=debug bash bindings-jvm/scripts/test.sh; }
+
+# The WASM package (bindings-wasm/): built with the one npm command, its suite in Node 20 and in headless
+# Chromium, the demo page, the README's JavaScript example.
+step_wasm() { bash scripts/wasm.sh test; }
 
 step_doc() {
   RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p tresor --all-features &&
