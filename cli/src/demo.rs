@@ -246,6 +246,7 @@ async fn run(dir: &Path, n: u32, temporary: bool, ui: Ui) -> Result<(), Failure>
     let resealed = vault.rotate_data_key().await?;
     let t_data = t.elapsed();
     let data_calls = kms.total_calls() - before;
+    vault.close().await;
     drop(vault);
     drop(kms);
 
@@ -373,6 +374,7 @@ async fn run(dir: &Path, n: u32, temporary: bool, ui: Ui) -> Result<(), Failure>
          from before ({} in all).\n",
         calls(after_calls)
     ));
+    vault.close().await;
     out(&s);
     Ok(())
 }

@@ -37,7 +37,8 @@ Exit codes: 0 success (verify: valid), 1 verify: invalid signature, 2 error,
   3 wrong password (export file, software KMS passphrase or key file), 70 internal error.
 
 Offline commands (keygen, fingerprint, sign/verify/encrypt/decrypt --key) work on key files, no store.
-Store commands (init, config, key, kms, wrapper-key, data-key, sign/verify/encrypt/decrypt --fingerprint)
+Store commands (init, config, key, kms, wrapper-key, data-key, store, backup,
+sign/verify/encrypt/decrypt --fingerprint)
 read ./tresor.toml (or --config, or TRESOR_CONFIG); environment variables override its fields:
   TRESOR_STORE_URL, TRESOR_CRYPTO_PROVIDER, TRESOR_ENCRYPTION_TYPE, TRESOR_WRAPPER_KEY_ID,
   TRESOR_REVERTED, TRESOR_KMS_TYPE, TRESOR_KMS_PATH, TRESOR_KMS_KEY_FILE,
@@ -124,6 +125,13 @@ enum Command {
     /// Rotate the store data key (envelope mode).
     #[command(subcommand)]
     DataKey(node::DataKeyCmd),
+    /// Check the key store: `store check` lists every problem (damaged rows, keys whose rights fail
+    /// their integrity check).
+    #[command(subcommand)]
+    Store(node::StoreCmd),
+    /// Write a consistent copy of a SQLite store, the software KMS and its key file to a directory,
+    /// while other processes may be writing (a PostgreSQL store: use pg_dump).
+    Backup(node::BackupArgs),
     /// Check the KMS audit log: `audit verify <file>` checks its hash chain.
     #[command(subcommand)]
     Audit(node::AuditCmd),
@@ -247,6 +255,8 @@ fn main() -> ExitCode {
         Command::WrapperKey(c) => node::wrapper_key_cmd(&ctx, c),
         Command::DataKey(c) => node::data_key_cmd(&ctx, c),
         Command::Audit(c) => node::audit_cmd(&ctx, c),
+        Command::Store(c) => node::store_cmd(&ctx, c),
+        Command::Backup(a) => node::backup(&ctx, a),
         Command::Kms(c) => node::kms_cmd(&ctx, c),
         Command::Keygen(a) => offline::keygen(a, ctx.ui),
         Command::Fingerprint(a) => offline::fingerprint(a, ctx.ui),

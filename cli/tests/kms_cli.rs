@@ -451,9 +451,11 @@ const AWS_ENVELOPE: [&str; 5] = [
     "kms:Decrypt",
     "kms:DescribeKey",
 ];
-const AWS_EXTERNAL: [&str; 6] = [
+// External mode: Canton's list plus kms:Encrypt (the integrity records' key is wrapped in the KMS).
+const AWS_EXTERNAL: [&str; 7] = [
     "kms:CreateKey",
     "kms:TagResource",
+    "kms:Encrypt",
     "kms:Decrypt",
     "kms:Sign",
     "kms:DescribeKey",
@@ -465,8 +467,9 @@ const GCP_ENVELOPE: [&str; 4] = [
     "cloudkms.cryptoKeyVersions.useToDecrypt",
     "cloudkms.cryptoKeys.get",
 ];
-const GCP_EXTERNAL: [&str; 5] = [
+const GCP_EXTERNAL: [&str; 6] = [
     "cloudkms.cryptoKeyVersions.create",
+    "cloudkms.cryptoKeyVersions.useToEncrypt",
     "cloudkms.cryptoKeyVersions.useToDecrypt",
     "cloudkms.cryptoKeyVersions.useToSign",
     "cloudkms.cryptoKeyVersions.get",

@@ -412,7 +412,8 @@ async fn schema_types_and_idempotent_migration_on_postgres() {
     let before = db.snapshot().await;
     drop(db.store().await);
     assert_eq!(db.snapshot().await, before);
-    assert_eq!(db.count_rows("tresor_schema").await, 1);
+    // One row per applied schema version (1: the tables, 2: the integrity records).
+    assert_eq!(db.count_rows("tresor_schema").await, 2);
     // Native PostgreSQL column types (BYTEA, SMALLINT, BIGINT), which the store reads back through the
     // Any driver.
     let pool = db.raw().await;
@@ -493,7 +494,8 @@ async fn several_nodes_open_a_fresh_database_at_once() {
                 .expect("task")
                 .expect("concurrent open and schema migration");
         }
-        assert_eq!(db.count_rows("tresor_schema").await, 1);
+        // One row per applied schema version (1: the tables, 2: the integrity records).
+        assert_eq!(db.count_rows("tresor_schema").await, 2);
         // The schema is complete: a vault works on it.
         let v = open_clear(&db).await;
         exercise(&v, populate(&v).await).await;
@@ -1418,6 +1420,123 @@ async fn two_instances_generate_keys_concurrently_without_losing_rows() {
         2 * PER_INSTANCE as i64 - 1
     );
     use_key(&a, &info).await;
+}
+
+/// 8 instances (pools of their own, as separate processes have) generate, rotate and import keys while a
+/// ninth rotates the data key (and now and then the wrapper key) in a loop: no write fails (they used to
+/// fail with a foreign-key violation when the data key they sealed under was replaced), and every key
+/// signs afterwards. The counts are printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_writers_during_a_rotation_loop() {
+    const OPS: usize = 12;
+    let Some(db) = TestDb::create("writers").await else {
+        return;
+    };
+    let d = Dir::new("writers");
+    let k = kms(&d).await;
+    let rotator = open(&db, &k, envelope()).await.expect("rotator");
+    let mut writers = Vec::new();
+    for _ in 0..8 {
+        writers.push(open(&db, &kms(&d).await, envelope()).await.expect("writer"));
+    }
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rotations = {
+        let (v, done) = (rotator.clone(), done.clone());
+        tokio::spawn(async move {
+            let (mut n, mut failed) = (0usize, Vec::new());
+            while !done.load(Ordering::Relaxed) || n < 2 {
+                let r = if n % 5 == 4 {
+                    v.rotate_wrapper_key(None).await.map(drop)
+                } else {
+                    v.rotate_data_key().await.map(drop)
+                };
+                if let Err(e) = r {
+                    failed.push(e.to_string());
+                }
+                n += 1;
+            }
+            (n, failed)
+        })
+    };
+    let mut tasks = Vec::new();
+    for (w, v) in writers.iter().enumerate() {
+        let v = v.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut failed = Vec::new();
+            let mut last: Option<Fingerprint> = None;
+            let mut made = Vec::new();
+            for i in 0..OPS {
+                let r = match (i % 3, last) {
+                    (1, Some(fp)) => v.rotate_node_key(&fp).await,
+                    (2, _) => {
+                        let key =
+                            tresor::PrivateKey::generate(tresor::KeyType::EcP256).expect("key");
+                        v.import_private_key(&key, Purpose::Signing, Some(U::PROTOCOL_ONLY), None)
+                            .await
+                    }
+                    _ => {
+                        v.generate_signing_key(
+                            SigningKeySpec::EcCurve25519,
+                            U::PROTOCOL_ONLY,
+                            Some(&format!("w{w}-{i}")),
+                        )
+                        .await
+                    }
+                };
+                match r {
+                    Ok(info) => {
+                        last = Some(info.fingerprint);
+                        made.push(info.fingerprint);
+                    }
+                    Err(e) => failed.push(e.to_string()),
+                }
+            }
+            (made, failed)
+        }));
+    }
+    let mut made = Vec::new();
+    let mut failures = Vec::new();
+    for t in tasks {
+        let (m, f) = t.await.expect("writer task");
+        made.extend(m);
+        failures.extend(f);
+    }
+    done.store(true, Ordering::Relaxed);
+    let (rotated, rotation_failures) = rotations.await.expect("rotator task");
+    let checker = open(&db, &kms(&d).await, envelope())
+        .await
+        .expect("checker");
+    let keys = checker.list_keys().await.expect("list");
+    for info in &keys {
+        let sig = checker
+            .sign(&info.fingerprint, b"m", U::ALL, None)
+            .await
+            .unwrap_or_else(|e| panic!("{} does not sign: {e}", info.fingerprint));
+        checker
+            .verify(&info.fingerprint, b"m", &sig, None)
+            .await
+            .expect("verify");
+    }
+    // Straight to the process's stderr, past the test harness's capture: the counts are in the output.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr().lock(),
+        format!(
+            "store concurrency (PostgreSQL): {} writes by 8 instances, {} failures; {rotated} rotations, \
+             {} failures; {} keys that all sign\n",
+            8 * OPS,
+            failures.len(),
+            rotation_failures.len(),
+            keys.len()
+        )
+        .as_bytes(),
+    );
+    assert!(failures.is_empty(), "writes failed: {failures:?}");
+    assert!(
+        rotation_failures.is_empty(),
+        "rotations failed: {rotation_failures:?}"
+    );
+    assert_eq!(keys.len(), made.len());
+    assert_eq!(keys.len(), 8 * OPS);
 }
 
 #[test]

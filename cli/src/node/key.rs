@@ -273,24 +273,45 @@ fn list_filter(a: &ListArgs) -> Result<KeyFilter, Failure> {
     Ok(f)
 }
 
+/// `key list`: every key that reads back and passes the filter; a damaged row is not listed but named
+/// in the error that ends the command (exit 2), after the others were printed.
 fn list(ctx: &Ctx, a: ListArgs) -> Result<(), Failure> {
     let filter = list_filter(&a)?;
-    let (keys, url) = with_vault(ctx, async |o, _| {
-        let keys = o.vault.list_keys_matching(&filter).await?;
+    let (entries, url) = with_vault(ctx, async |o, _| {
+        let keys = o.vault.list_keys_matching_lenient(&filter).await?;
         Ok((keys, o.vault.store_url().to_string()))
     })?;
+    let mut keys = Vec::with_capacity(entries.len());
+    let mut damaged = Vec::new();
+    for e in entries {
+        match e {
+            Ok(k) => keys.push(k),
+            Err(e) => damaged.push(e.to_string()),
+        }
+    }
+    let result = if damaged.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{} key row(s) not listed: {}; 'tresor store check' lists every problem",
+            damaged.len(),
+            damaged.join("; ")
+        )))
+    };
     if ctx.ui.json {
         ctx.ui
             .print_json(&Value::Array(keys.iter().map(key_json).collect()));
-        return Ok(());
+        return result;
     }
     if keys.is_empty() {
-        if filter == KeyFilter::new() {
-            out(&format!("no keys in the store ({url})"));
-        } else {
-            out(&format!("no keys match ({url})"));
+        if damaged.is_empty() {
+            if filter == KeyFilter::new() {
+                out(&format!("no keys in the store ({url})"));
+            } else {
+                out(&format!("no keys match ({url})"));
+            }
         }
-        return Ok(());
+        return result;
     }
     let rows: Vec<Vec<String>> = keys
         .iter()
@@ -318,7 +339,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<(), Failure> {
         ],
         &rows,
     ));
-    Ok(())
+    result
 }
 
 fn public(ctx: &Ctx, a: PublicArgs) -> Result<(), Failure> {
@@ -372,43 +393,62 @@ fn public(ctx: &Ctx, a: PublicArgs) -> Result<(), Failure> {
 }
 
 fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<(), Failure> {
-    let info = with_vault(ctx, async |o, _| {
-        let info = find(&o.vault, &a.fingerprint).await?;
-        let fp = info.fingerprint;
+    // A damaged row (one that does not decode or fails its integrity check), given by its full
+    // fingerprint, can be deleted too: it is described by its problem instead of its fields.
+    let (fp, info) = with_vault(ctx, async |o, _| {
+        let (fp, info) = match find(&o.vault, &a.fingerprint).await {
+            Ok(info) => (info.fingerprint, Ok(info)),
+            Err(f) => match a.fingerprint.trim().parse::<tresor::Fingerprint>() {
+                Ok(fp) if f.message.contains("store_corrupted") => (fp, Err(f.message)),
+                _ => return Err(f),
+            },
+        };
         if !a.yes {
-            let what = format!(
-                "Delete key {} ({}{} {}{})? This cannot be undone.",
-                info.fingerprint,
-                info.name
-                    .as_deref()
-                    .map_or_else(String::new, |n| format!("'{n}', ")),
-                info.purpose(),
-                info.spec,
-                info.usage.map_or_else(String::new, |u| format!(", {u}")),
-            );
-            let hint = format!(
-                "refusing to delete key {} without confirmation: pass --yes",
-                info.fingerprint
-            );
+            let what = match &info {
+                Ok(info) => format!(
+                    "Delete key {} ({}{} {}{})? This cannot be undone.",
+                    info.fingerprint,
+                    info.name
+                        .as_deref()
+                        .map_or_else(String::new, |n| format!("'{n}', ")),
+                    info.purpose(),
+                    info.spec,
+                    info.usage.map_or_else(String::new, |u| format!(", {u}")),
+                ),
+                Err(problem) => {
+                    format!("Delete the damaged key row {fp} ({problem})? This cannot be undone.")
+                }
+            };
+            let hint = format!("refusing to delete key {fp} without confirmation: pass --yes");
             if !ui::confirm(&what, &hint)? {
-                return Err(fail(format!(
-                    "key {} not deleted (not confirmed)",
-                    info.fingerprint
-                )));
+                return Err(fail(format!("key {fp} not deleted (not confirmed)")));
             }
         }
         o.vault.delete_key(&fp).await?;
-        Ok(info)
+        Ok((fp, info))
     })?;
-    let note = if info.storage == Storage::External {
-        " (the key itself stays in the KMS)"
-    } else {
-        ""
-    };
-    if ctx.ui.json {
-        ctx.ui.print_json(&json!({"deleted": key_json(&info)}));
-    } else {
-        out(&format!("deleted {}{note}", info.fingerprint));
+    match info {
+        Ok(info) => {
+            let note = if info.storage == Storage::External {
+                " (the key itself stays in the KMS)"
+            } else {
+                ""
+            };
+            if ctx.ui.json {
+                ctx.ui.print_json(&json!({"deleted": key_json(&info)}));
+            } else {
+                out(&format!("deleted {}{note}", info.fingerprint));
+            }
+        }
+        Err(problem) => {
+            if ctx.ui.json {
+                ctx.ui.print_json(
+                    &json!({"deleted": {"fingerprint": fp.to_string(), "damaged": problem}}),
+                );
+            } else {
+                out(&format!("deleted the damaged key row {fp}"));
+            }
+        }
     }
     Ok(())
 }

@@ -88,9 +88,12 @@ const AWS_ENVELOPE: &[&str] = &[
     "kms:Decrypt",
     "kms:DescribeKey",
 ];
+/// External mode adds `kms:Encrypt` to Canton's list: tresor wraps the key of its rows' integrity
+/// records under a symmetric KMS key (one encrypt when the store is made, one decrypt per start).
 const AWS_EXTERNAL: &[&str] = &[
     "kms:CreateKey",
     "kms:TagResource",
+    "kms:Encrypt",
     "kms:Decrypt",
     "kms:Sign",
     "kms:DescribeKey",
@@ -105,6 +108,7 @@ const GCP_ENVELOPE: &[&str] = &[
 ];
 const GCP_EXTERNAL: &[&str] = &[
     "cloudkms.cryptoKeyVersions.create",
+    "cloudkms.cryptoKeyVersions.useToEncrypt",
     "cloudkms.cryptoKeyVersions.useToDecrypt",
     "cloudkms.cryptoKeyVersions.useToSign",
     "cloudkms.cryptoKeyVersions.get",
@@ -186,6 +190,7 @@ fn with_external_vault<T>(
         let opened = open(&cfg, &ctx.ui, false, ctx.kms_log_file.as_deref()).await?;
         let r = f(&opened).await;
         ui::close_progress_line();
+        opened.vault.close().await;
         r
     })
 }
@@ -346,7 +351,8 @@ mod tests {
         use CloudProvider::{Aws, Gcp};
         use PermissionsMode::{Envelope, External};
         assert!(permissions(Envelope, Aws).contains(&"kms:Encrypt"));
-        assert!(!permissions(External, Aws).contains(&"kms:Encrypt"));
+        // The integrity records' key is wrapped under a symmetric KMS key in external mode too.
+        assert!(permissions(External, Aws).contains(&"kms:Encrypt"));
         assert!(permissions(External, Aws).contains(&"kms:GetPublicKey"));
         assert!(permissions(Envelope, Gcp).contains(&"cloudkms.cryptoKeys.get"));
         assert!(permissions(External, Gcp).contains(&"cloudkms.cryptoKeyVersions.viewPublicKey"));

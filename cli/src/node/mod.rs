@@ -8,6 +8,7 @@ mod envelope;
 mod init;
 mod key;
 mod kms;
+mod store;
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,7 @@ pub(crate) use envelope::{DataKeyCmd, WrapperKeyCmd, data_key_cmd, wrapper_key_c
 pub(crate) use init::{InitArgs, init};
 pub(crate) use key::{KeyCmd, key_cmd};
 pub(crate) use kms::{KmsCmd, kms_cmd};
+pub(crate) use store::{BackupArgs, StoreCmd, backup, store_cmd};
 
 use crate::config::{self, InitChoices, InitMode, absolute, config_failure};
 use crate::files::{self, Mode as FileMode};
@@ -204,6 +206,9 @@ pub(crate) fn with_vault<T>(
         let opened = open(&cfg, &ctx.ui, false, ctx.kms_log_file.as_deref()).await?;
         let r = f(&opened, &cfg).await;
         ui::close_progress_line();
+        // Closed before the runtime shuts down: connections end here (the store's write-ahead log is
+        // checkpointed into its file), not in the runtime's teardown.
+        opened.vault.close().await;
         r
     })
 }

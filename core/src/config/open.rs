@@ -236,14 +236,33 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
             (Some(soft as Arc<dyn KmsDriver>), false)
         }
     };
-    let store = Store::open(&url)
-        .await
-        .map_err(context(&format!("key store {}", redact_url(&url))))?;
+    let store = match Store::open_with(&url, create).await {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(d) = &kms {
+                d.close().await;
+            }
+            return Err(context(&format!("key store {}", redact_url(&url)))(e));
+        }
+    };
     let audit_logging = cfg.kms.as_ref().is_some_and(KmsSettings::audit_logging);
     let audit = if audit_logging && kms.is_some() {
-        let audit = cfg.audit_log_config(audit_log_file.as_deref())?;
-        let what = format!("KMS audit log '{}'", audit.path.display());
-        Some(Arc::new(AuditLog::open(audit).map_err(context(&what))?))
+        let opened = cfg
+            .audit_log_config(audit_log_file.as_deref())
+            .and_then(|audit| {
+                let what = format!("KMS audit log '{}'", audit.path.display());
+                AuditLog::open(audit).map_err(context(&what))
+            });
+        match opened {
+            Ok(log) => Some(Arc::new(log)),
+            Err(e) => {
+                store.close().await;
+                if let Some(d) = &kms {
+                    d.close().await;
+                }
+                return Err(e);
+            }
+        }
     } else {
         None
     };
@@ -273,9 +292,17 @@ pub async fn open(cfg: &Config, opts: OpenOptions) -> Result<Opened> {
     if let Some(log) = audit {
         options = options.audit_log(log);
     }
-    let vault = Vault::open_store(store, kms, options)
-        .await
-        .map_err(context("opening the key store"))?;
+    // A failure closes what was opened (connections, checkpointed files) before it is returned.
+    let vault = match Vault::open_store(store.clone(), kms.clone(), options).await {
+        Ok(v) => v,
+        Err(e) => {
+            store.close().await;
+            if let Some(d) = &kms {
+                d.close().await;
+            }
+            return Err(context("opening the key store")(e));
+        }
+    };
     Ok(Opened {
         vault,
         software_kms,

@@ -28,6 +28,16 @@ pub struct ImportKey<'a> {
     pub name: Option<&'a str>,
 }
 
+/// Wipe the clear private keys of rows made here (the stored copies were sealed from them).
+fn wipe(rows: &mut [KeyRow]) {
+    use zeroize::Zeroize as _;
+    for r in rows {
+        if let Some(d) = r.data.as_mut() {
+            d.zeroize();
+        }
+    }
+}
+
 /// Whether a key may be rotated as a node key (Canton's `rotate_node_key`, `rotate_kms_node_key`): an
 /// encryption key, or a signing key whose usage includes one of the node usages (protocol,
 /// sequencer-auth). A key that only signs for the namespace (and proof of ownership) is a namespace key:
@@ -120,8 +130,10 @@ impl Vault {
         what: &str,
         record: impl Fn(&str) -> String,
     ) -> Result<KeyInfo> {
-        self.insert_recorded(std::slice::from_ref(&row), what, record)
-            .await?
+        let mut rows = [row];
+        let stored = self.insert_recorded(&rows, what, record).await;
+        wipe(&mut rows);
+        stored?
             .pop()
             .ok_or_else(|| Error::internal("no key stored"))
     }
@@ -171,8 +183,11 @@ impl Vault {
             check_name(k.name)?;
             rows.push(self.private_row(k.key, k.purpose, k.usage, k.name).await?);
         }
-        self.insert_recorded(&rows, "committing imported keys", record)
-            .await
+        let stored = self
+            .insert_recorded(&rows, "committing imported keys", record)
+            .await;
+        wipe(&mut rows);
+        stored
     }
 
     /// The row of a private key made or imported here (sealed in envelope mode).
@@ -190,7 +205,8 @@ impl Vault {
             })?),
             Purpose::Encryption => None,
         };
-        let (data, data_key_id) = self.row_data(key, purpose).await?;
+        // Sealed (in envelope mode) when it is inserted, under the data key current once the store's
+        // write lock is held.
         Ok(KeyRow {
             fingerprint: key.public_key().fingerprint(),
             name: name.map(str::to_string),
@@ -198,10 +214,11 @@ impl Vault {
             usage,
             format_version: FORMAT_VERSION,
             public_key: key.public_key().spki_der().to_vec(),
-            data: Some(data),
-            data_key_id,
+            data: Some(key.pkcs8_der().to_vec()),
+            data_key_id: None,
             kms_key_id: None,
             created_at: now_ms(),
+            rights: None,
         })
     }
 
@@ -291,22 +308,39 @@ impl Vault {
             data_key_id: None,
             kms_key_id: Some(kms_key_id.as_str().to_string()),
             created_at: now_ms(),
+            rights: None,
         };
         self.insert_one(row, "committing a new key", record).await
     }
 
-    /// Every key, oldest first.
+    /// Every key, oldest first. A damaged row, or one whose rights fail their integrity check, is an
+    /// error naming it ([`Vault::list_keys_lenient`] lists the others).
     pub async fn list_keys(&self) -> Result<Vec<KeyInfo>> {
-        self.inner
-            .store
-            .list()
-            .await?
-            .iter()
-            .map(KeyInfo::from_row)
-            .collect()
+        self.list_keys_lenient().await?.into_iter().collect()
     }
 
-    /// One key.
+    /// Every key, oldest first, each on its own: a damaged row, or one whose rights fail their
+    /// integrity check, is an error naming its fingerprint, and the other keys are listed. The outer
+    /// error is a failure of the store itself.
+    pub async fn list_keys_lenient(&self) -> Result<Vec<Result<KeyInfo>>> {
+        let rows = self.inner.store.list_all().await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(match row {
+                Ok(row) => self.checked_info(&row).await,
+                Err(e) => Err(e),
+            });
+        }
+        Ok(out)
+    }
+
+    /// A row's key, once its rights passed their integrity check.
+    pub(super) async fn checked_info(&self, row: &KeyRow) -> Result<KeyInfo> {
+        self.check_rights(row).await?;
+        KeyInfo::from_row(row)
+    }
+
+    /// One key (its rights checked against their integrity record).
     pub async fn key_info(&self, fp: &Fingerprint) -> Result<KeyInfo> {
         let row = self
             .inner
@@ -314,7 +348,7 @@ impl Vault {
             .get(fp)
             .await?
             .ok_or_else(|| not_found(fp))?;
-        KeyInfo::from_row(&row)
+        self.checked_info(&row).await
     }
 
     /// The public key of a key.
@@ -418,6 +452,8 @@ impl Vault {
         if row.purpose() == Purpose::Signing && row.usage.is_none() {
             return Err(corrupt_row(fp));
         }
+        // What the key may do is checked before it does anything.
+        self.check_rights(&row).await?;
         Ok(row)
     }
 }

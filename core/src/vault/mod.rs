@@ -4,10 +4,17 @@
 //! 1. **clear** — keys generated here, stored as PKCS#8 in the store;
 //! 2. **envelope** ("encrypted private key store") — keys generated here and stored sealed. Two levels:
 //!    a KMS wrapper key wraps one store data key (AES-256-GCM, random), and every private key row is
-//!    sealed locally under the data key with the row's fingerprint, purpose, format version and data key
-//!    id as associated data. Opening a store costs one KMS call however many keys it holds; rotating the
+//!    sealed locally under the data key with the row's fingerprint, format version, data key id and
+//!    integrity record (purpose, spec, usage, KMS key id: everything that decides what the key may do)
+//!    as associated data. Opening a store costs one KMS call however many keys it holds; rotating the
 //!    wrapper key re-wraps one data key; rotating the data key re-seals every row in one transaction;
-//! 3. **external** — keys generated and used inside a KMS/HSM; the store keeps public keys and KMS ids.
+//! 3. **external** — keys generated and used inside a KMS/HSM; the store keeps public keys and KMS ids,
+//!    and each row's integrity record carries an HMAC tag under a key derived from a store data key that
+//!    a KMS wrapper key wraps (one KMS call at start-up).
+//!
+//! A row whose rights were edited is refused with [`ErrorKind::StoreCorrupted`] naming the key and the
+//! column. Every write takes the store's write lock and re-reads the data key under it, so writers in
+//! other processes never commit rows under a data key a rotation just replaced.
 //!
 //! Migration clear → envelope happens when a store is opened in envelope mode; envelope → clear only with
 //! `reverted = true`, as in Canton. A passive instance (PostgreSQL HA) waits until the active one has
@@ -70,7 +77,8 @@ use crate::kms::{KmsDriver, KmsHealth, KmsKeyId};
 use crate::scheme::{EncryptionKeySpec, KeySpec, Purpose, SigningKeySpec};
 use crate::store::{KeyRow, Store};
 
-/// Format version of a row's `data`: 1 = PKCS#8 DER (sealed or clear).
+/// Format version of a clear or external row's `data`: 1 = PKCS#8 DER. Sealed rows are format 2: PKCS#8
+/// sealed with the key's integrity record (purpose, spec, usage, KMS key id) as associated data.
 pub const FORMAT_VERSION: i64 = 1;
 
 /// Envelope-encryption settings, with Canton's names (`private-key-store.encryption`).
@@ -290,6 +298,33 @@ impl KeyInfo {
     }
 }
 
+/// One problem `store check` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreProblem {
+    /// The row it is about, as stored (`None` for problems of the whole store).
+    pub fingerprint: Option<String>,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// The row an error message names ("key <fp> …" or "key row '<text>' …").
+fn row_label(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("key ")?;
+    if let Some(quoted) = rest.strip_prefix("row '") {
+        return quoted.split('\'').next().map(str::to_string);
+    }
+    rest.split_whitespace()
+        .next()
+        .map(|w| w.trim_end_matches(':').to_string())
+}
+
+/// Write a consistent copy of any SQLite database file (e.g. the software KMS's) to `dest`, which must
+/// not exist, while other processes may be writing to it (`VACUUM INTO` reads one snapshot).
+pub async fn backup_sqlite_file(src: &std::path::Path, dest: &std::path::Path) -> Result<()> {
+    crate::store::vacuum_into(src, dest).await
+}
+
 fn corrupt_row(fp: &Fingerprint) -> Error {
     Error::new(
         ErrorKind::StoreCorrupted,
@@ -462,6 +497,97 @@ impl Vault {
         if let Some(d) = self.kms_driver() {
             d.close().await;
         }
+    }
+
+    /// Check the whole store and list every problem found (an empty list: none): the database file
+    /// (SQLite's own check), the schema version, the data keys, and every key row — that it decodes, that
+    /// its rights pass their integrity check, and that its private key opens and matches its public key.
+    /// Each problem names the row it is about. Nothing is changed.
+    pub async fn check_store(&self) -> Result<Vec<StoreProblem>> {
+        let mut problems = Vec::new();
+        let (version, file_problems) = self.inner.store.health_report().await?;
+        problems.extend(file_problems.into_iter().map(|p| StoreProblem {
+            fingerprint: None,
+            problem: p,
+        }));
+        if version != crate::store::SCHEMA_VERSION {
+            problems.push(StoreProblem {
+                fingerprint: None,
+                problem: format!(
+                    "schema version {version}, expected {}",
+                    crate::store::SCHEMA_VERSION
+                ),
+            });
+        }
+        let dks = self.inner.store.data_keys().await;
+        match &dks {
+            Ok(d) if d.len() > 1 => problems.push(StoreProblem {
+                fingerprint: None,
+                problem: format!("{} data keys; expected at most one", d.len()),
+            }),
+            Ok(_) => {}
+            Err(e) => problems.push(StoreProblem {
+                fingerprint: None,
+                problem: e.message().to_string(),
+            }),
+        }
+        if self.is_envelope()
+            && let Ok(Some(dk)) = self.cached_data_key()
+            && !dk.binds_rights
+        {
+            problems.push(StoreProblem {
+                fingerprint: None,
+                problem:
+                    "the store is not upgraded yet: its keys' rights are not bound (a damaged \
+                          row stopped the upgrade; it runs again when the store is opened)"
+                        .into(),
+            });
+        }
+        if self.inner.mode == Active::External
+            && dks.as_ref().is_ok_and(Vec::is_empty)
+            && self.inner.store.first_external().await?.is_some()
+        {
+            problems.push(StoreProblem {
+                fingerprint: None,
+                problem:
+                    "the external keys' rights are not bound: the store has no data key (its KMS \
+                          could not make a symmetric wrapper key)"
+                        .into(),
+            });
+        }
+        for row in self.inner.store.list_all().await? {
+            let checked = match row {
+                Err(e) => Err(e),
+                Ok(row) => match self.check_rights(&row).await {
+                    Err(e) => Err(e),
+                    Ok(()) if row.kms_key_id.is_none() && row.data.is_some() => self
+                        .row_pkcs8(&row)
+                        .await
+                        .and_then(|pkcs8| envelope::private_from_row(&row, &pkcs8).map(drop))
+                        .and_then(|()| KeyInfo::from_row(&row).map(drop)),
+                    Ok(()) => KeyInfo::from_row(&row).map(drop),
+                },
+            };
+            if let Err(e) = checked {
+                problems.push(StoreProblem {
+                    fingerprint: row_label(e.message()),
+                    problem: e.message().to_string(),
+                });
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Write a consistent copy of the store's SQLite file to `dest` (which must not exist) while other
+    /// processes may be writing, and run `also` (e.g. copying the software KMS file) while the copy still
+    /// matches the live store: the store's write lock is held throughout, so no writer commits in
+    /// between. A PostgreSQL store is refused with [`ErrorKind::WrongMode`] (use `pg_dump`).
+    pub async fn backup_store(
+        &self,
+        dest: &std::path::Path,
+        also: impl AsyncFnOnce() -> Result<()>,
+    ) -> Result<()> {
+        self.inner.store.backup_to(dest, also).await
     }
 
     /// Drop every decrypted key from the cache.

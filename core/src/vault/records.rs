@@ -77,19 +77,21 @@ impl Vault {
         }
     }
 
-    /// Insert rows in one transaction, each recorded first as `record(<description of the key>)`.
+    /// Insert rows in one transaction, each recorded first as `record(<description of the key>)`. The
+    /// rows are bound under the store's data key current once the write lock is held (private keys
+    /// sealed with their rights in envelope mode, external rows' rights tagged).
     pub(crate) async fn insert_recorded(
         &self,
         rows: &[KeyRow],
         what: &str,
         record: impl Fn(&str) -> String,
     ) -> Result<Vec<KeyInfo>> {
+        let (mut tx, rows) = self.bind_rows(rows).await?;
         let infos = rows
             .iter()
             .map(KeyInfo::from_row)
             .collect::<Result<Vec<_>>>()?;
-        let mut tx = self.inner.store.begin().await?;
-        for row in rows {
+        for row in &rows {
             tx.insert_key(row).await?;
         }
         let records: Vec<String> = infos.iter().map(|i| record(&describe(i))).collect();

@@ -122,6 +122,21 @@ impl Vault {
             .collect())
     }
 
+    /// The keys that pass `filter`, oldest first, each on its own as in
+    /// [`Vault::list_keys_lenient`]: a damaged row is an error naming it (whatever the filter, since
+    /// its fields cannot be trusted), the other keys are filtered.
+    pub async fn list_keys_matching_lenient(
+        &self,
+        filter: &KeyFilter,
+    ) -> Result<Vec<Result<KeyInfo>>> {
+        Ok(self
+            .list_keys_lenient()
+            .await?
+            .into_iter()
+            .filter(|k| k.as_ref().map_or(true, |k| filter.matches(k)))
+            .collect())
+    }
+
     /// The key an operator means by `selector`: a full fingerprint, a unique prefix of one (at least
     /// 4 hex digits; case is ignored), or a key's exact name. A selector that fits several keys is
     /// [`ErrorKind::InvalidArgument`] with the candidates listed; one that fits none is
@@ -139,7 +154,14 @@ impl Vault {
         }
         let lower = s.to_ascii_lowercase();
         let hex_prefix = lower.len() >= 4 && lower.bytes().all(|b| b.is_ascii_hexdigit());
-        let keys = self.list_keys().await?;
+        // Damaged rows cannot be selected by prefix or name (their fields are not trusted); they do
+        // not stop the selection of the others.
+        let keys: Vec<KeyInfo> = self
+            .list_keys_lenient()
+            .await?
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect();
         let found: Vec<&KeyInfo> = keys
             .iter()
             .filter(|k| {

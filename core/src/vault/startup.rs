@@ -4,12 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use zeroize::Zeroizing;
-
-use super::envelope::{DataKey, WRAPPER_KEY_NAME, open_row, private_from_row, seal};
-use super::{Active, EnvelopeConfig, Mode, Role, Vault, corrupt_row};
+use super::envelope::{
+    DataKey, Rights, WRAPPER_KEY_NAME, external_rights, open_row, private_from_row, seal,
+};
+use super::{Active, EnvelopeConfig, FORMAT_VERSION, Mode, Role, Vault, corrupt_row};
 use crate::error::{Error, ErrorKind, Result};
-use crate::primitives::{AesGcmKey, random_bytes};
 use crate::store::Tx;
 
 impl Vault {
@@ -21,7 +20,7 @@ impl Vault {
             Mode::Clear => self.start_clear().await,
             Mode::Envelope(c) if c.reverted => self.start_reverted(role).await,
             Mode::Envelope(c) => self.start_envelope(c, role).await,
-            Mode::External => self.start_external().await,
+            Mode::External => self.start_external(role).await,
         }
     }
 
@@ -48,6 +47,7 @@ impl Vault {
     }
 
     async fn start_clear(&self) -> Result<()> {
+        self.refuse_external_rows().await?;
         let dks = self.inner.store.data_keys().await?;
         if let Some(dk) = dks.first() {
             return Err(Error::new(
@@ -59,34 +59,76 @@ impl Vault {
                 ),
             ));
         }
-        self.refuse_external_rows().await
+        Ok(())
     }
 
+    /// External rows are found with one query (no row is decoded: a damaged row elsewhere does not
+    /// stop a start-up).
     async fn refuse_external_rows(&self) -> Result<()> {
-        let rows = self.inner.store.list().await?;
-        if let Some(r) = rows.iter().find(|r| r.kms_key_id.is_some()) {
+        if let Some(fp) = self.inner.store.first_external().await? {
             return Err(Error::new(
                 ErrorKind::WrongMode,
-                format!(
-                    "the store holds external KMS keys (e.g. {}); open it in external mode",
-                    r.fingerprint
-                ),
+                format!("the store holds external KMS keys (e.g. {fp}); open it in external mode"),
             ));
         }
         Ok(())
     }
 
-    async fn start_external(&self) -> Result<()> {
-        let rows = self.inner.store.list().await?;
-        if let Some(r) = rows.iter().find(|r| r.data.is_some()) {
+    /// External mode: the store's data key protects the integrity records of the external rows. A store
+    /// without one gets one from an active instance (and every row its record, in the same transaction);
+    /// an existing one is unwrapped (one KMS call). A KMS that has no symmetric keys leaves the rows
+    /// unbound (`store check` reports it).
+    async fn start_external(&self, role: Role) -> Result<()> {
+        if let Some(fp) = self.inner.store.first_private().await? {
             return Err(Error::new(
                 ErrorKind::WrongMode,
                 format!(
-                    "the store holds private keys (e.g. {}); external mode keeps keys only in the KMS",
-                    r.fingerprint
+                    "the store holds private keys (e.g. {fp}); external mode keeps keys only in the KMS"
                 ),
             ));
         }
+        let _w = self.inner.write_lock.lock().await;
+        if let Some(row) = self.single_data_key().await? {
+            let dk = self.unwrap_data_key(&row).await?;
+            self.set_data_key(dk)?;
+            return Ok(());
+        }
+        if role != Role::Active {
+            // The active instance binds the rows when it makes the data key.
+            return Ok(());
+        }
+        let kms = self.kms()?;
+        let wrapper = match kms.generate_symmetric_key(Some(WRAPPER_KEY_NAME)).await {
+            Ok(w) => w,
+            // A KMS without symmetric keys (a C driver may leave them out): the rows stay unbound,
+            // and `store check` says so.
+            Err(e) if e.kind() == ErrorKind::UnsupportedAlgorithm => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let (dk, wrapped) = self.new_data_key(1, wrapper).await?;
+        let mut tx = self.inner.store.begin().await?;
+        if !tx.data_keys().await?.is_empty() {
+            // Another instance made it meanwhile: use that one.
+            drop(tx);
+            let row = self
+                .single_data_key()
+                .await?
+                .ok_or_else(|| Error::internal("data key vanished"))?;
+            let dk = self.unwrap_data_key(&row).await?;
+            self.set_data_key(dk)?;
+            return Ok(());
+        }
+        tx.insert_data_key(dk.id, dk.wrapper_key_id.as_str(), &wrapped)
+            .await?;
+        let rows = tx.list().await?;
+        let total = rows.len() as u64;
+        for (i, row) in rows.iter().enumerate() {
+            tx.update_key_rights(&row.fingerprint, &external_rights(&dk, &Rights::of(row)))
+                .await?;
+            self.report("binding key rights", i as u64 + 1, total);
+        }
+        tx.commit("committing the integrity records").await?;
+        self.set_data_key(dk)?;
         Ok(())
     }
 
@@ -126,32 +168,50 @@ impl Vault {
                     }
                     None => kms.generate_symmetric_key(Some(WRAPPER_KEY_NAME)).await?,
                 };
-                let mut raw = Zeroizing::new([0u8; 32]);
-                random_bytes(raw.as_mut())?;
-                let wrapped = kms.encrypt_symmetric(&wrapper, raw.as_ref()).await?;
-                let dk = DataKey {
-                    id: 1,
-                    wrapper_key_id: wrapper,
-                    key: AesGcmKey::new(raw.as_ref())?,
-                };
+                let (dk, wrapped) = self.new_data_key(1, wrapper).await?;
                 let mut tx = self.inner.store.begin().await?;
-                tx.insert_data_key(dk.id, dk.wrapper_key_id.as_str(), &wrapped)
-                    .await?;
-                // Seal every clear row in the same transaction.
-                self.seal_clear_rows(&mut tx, &dk).await?;
-                tx.commit("committing the migration").await?;
-                self.set_data_key(dk)?;
-                return Ok(());
+                if tx.data_keys().await?.is_empty() {
+                    tx.insert_data_key(dk.id, dk.wrapper_key_id.as_str(), &wrapped)
+                        .await?;
+                    // Seal every clear row in the same transaction.
+                    self.seal_clear_rows(&mut tx, &dk).await?;
+                    tx.commit("committing the migration").await?;
+                    self.set_data_key(dk)?;
+                    return Ok(());
+                }
+                // Another instance made the data key meanwhile: continue with that one.
+                drop(tx);
+                let row = self
+                    .single_data_key()
+                    .await?
+                    .ok_or_else(|| Error::internal("data key vanished"))?;
+                self.unwrap_data_key(&row).await?
             }
         };
-        // Existing envelope store: seal rows that arrived in clear (e.g. a store migrated back and forth).
+        self.set_data_key(dk)?;
+        if role != Role::Active {
+            return Ok(());
+        }
+        // Existing envelope store: seal rows that arrived in clear (e.g. a store migrated back and forth),
+        // under the data key current when the write lock is held.
         let (_, clear) = self.inner.store.counts().await?;
-        if clear > 0 && role == Role::Active {
-            let mut tx = self.inner.store.begin().await?;
+        if clear > 0 {
+            let (mut tx, dk) = self.begin_under_data_key(true).await?;
+            let dk = dk.ok_or_else(|| Error::internal("no data key"))?;
             self.seal_clear_rows(&mut tx, &dk).await?;
             tx.commit("committing the migration").await?;
         }
-        self.set_data_key(dk)?;
+        // A store from before integrity records: re-seal every row with its record under a data key of
+        // this version (one transaction). A damaged row stops the upgrade (not the start-up): the store
+        // keeps working in the old format and `store check` names the row.
+        let legacy = self.cached_data_key()?.is_some_and(|dk| !dk.binds_rights);
+        if legacy {
+            match self.rotate_data_key_locked("binding key rights").await {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::StoreCorrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
         Ok(())
     }
 
@@ -168,9 +228,15 @@ impl Vault {
                 .as_deref()
                 .ok_or_else(|| corrupt_row(&row.fingerprint))?;
             private_from_row(row, pkcs8)?;
-            let sealed = seal(dk, &row.fingerprint, row.purpose(), pkcs8)?;
-            tx.update_key_data(&row.fingerprint, &sealed, Some(dk.id))
-                .await?;
+            let sealed = seal(dk, &Rights::of(row), pkcs8)?;
+            tx.update_key_data(
+                &row.fingerprint,
+                &sealed.data,
+                Some(dk.id),
+                sealed.format_version,
+                sealed.rights.as_deref(),
+            )
+            .await?;
             self.report("sealing keys", i as u64 + 1, total);
         }
         Ok(())
@@ -189,7 +255,9 @@ impl Vault {
         }
         let _w = self.inner.write_lock.lock().await;
         let dk = self.unwrap_data_key(&row).await?;
-        let mut tx = self.inner.store.begin().await?;
+        self.set_data_key(dk)?;
+        let (mut tx, dk) = self.begin_under_data_key(true).await?;
+        let dk = dk.ok_or_else(|| Error::internal("no data key"))?;
         let rows: Vec<_> = tx
             .list()
             .await?
@@ -200,7 +268,8 @@ impl Vault {
         for (i, r) in rows.iter().enumerate() {
             let pkcs8 = open_row(&dk, r)?;
             private_from_row(r, &pkcs8)?;
-            tx.update_key_data(&r.fingerprint, &pkcs8, None).await?;
+            tx.update_key_data(&r.fingerprint, &pkcs8, None, FORMAT_VERSION, None)
+                .await?;
             self.report("opening keys", i as u64 + 1, total);
         }
         tx.delete_data_keys(None).await?;

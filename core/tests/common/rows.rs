@@ -127,3 +127,32 @@ pub enum Param<'a> {
     Blob(&'a [u8]),
     Int(i64),
 }
+
+/// An owned statement parameter (for [`exec_many`]).
+#[derive(Debug, Clone)]
+pub enum Owned {
+    Text(String),
+    Blob(Vec<u8>),
+    Int(i64),
+    Null,
+}
+
+/// Run one statement once per parameter list, in one transaction.
+pub async fn exec_many(url: &str, sql: &str, params: Vec<Vec<Owned>>) {
+    let p = pool(url).await;
+    let mut tx = p.begin().await.expect("begin");
+    for list in params {
+        let mut q = sqlx::query(sql);
+        for param in list {
+            q = match param {
+                Owned::Text(t) => q.bind(t),
+                Owned::Blob(b) => q.bind(b),
+                Owned::Int(i) => q.bind(i),
+                Owned::Null => q.bind(None::<String>),
+            };
+        }
+        q.execute(&mut *tx).await.expect("statement");
+    }
+    tx.commit().await.expect("commit");
+    p.close().await;
+}

@@ -228,8 +228,13 @@ impl SoftwareKms {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(30));
+        // No idle timeout, lifetime or minimum size: no background maintenance task in the pool
+        // (sqlx 0.8's could spin forever at runtime shutdown); connections live until `close`.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .min_connections(0)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(opts)
             .await
             .map_err(|e| store_err(&format!("opening '{}'", path.display()), e))?;
