@@ -50,7 +50,8 @@ step_install() {
 }
 
 # --- steps ------------------------------------------------------------------------------------------
-step_fmt() { cargo fmt --all -- --check; }
+# The WASM crate is a workspace of its own (its own lockfile and profile), which `--all` does not reach.
+step_fmt() { cargo fmt --all -- --check && cargo fmt --manifest-path bindings-wasm/Cargo.toml -- --check; }
 
 # Every feature (the KMS drivers, PostgreSQL) and the portable-only build.
 step_clippy() {

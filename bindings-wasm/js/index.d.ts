@@ -65,6 +65,15 @@ export class PublicKey {
    * string taken as UTF-8). False when it does not verify; throws a TresorError for malformed input.
    */
   verify(algorithm: SigningAlgorithm, message: string | Bytes, signature: Bytes): boolean;
+  /**
+   * `verify` with the same decisions (the same true/false; a TresorError or TypeError for malformed input
+   * as a rejected promise), with the elliptic-curve arithmetic of ECDSA P-256 (SHA-256) and P-384 (SHA-384)
+   * done by WebCrypto (`crypto.subtle`) when it is available. Parsing and validation (algorithm, key fit,
+   * strict DER, r and s in range) are tresor's, as in `verify`; the WebCrypto key is imported once per
+   * PublicKey.
+   * Ed25519, secp256k1, and a missing or failing WebCrypto fall back to `verify`.
+   */
+  verifyAsync(algorithm: SigningAlgorithm, message: string | Bytes, signature: Bytes): Promise<boolean>;
   /** Encrypt to this key in Canton's wire format (ECIES-CBC for P-256, RSA-OAEP-SHA256 for RSA-2048). */
   encrypt(algorithm: EncryptionAlgorithm, plaintext: string | Bytes): Uint8Array;
   /** Release the WebAssembly memory now (otherwise it is released when the object is garbage-collected). */
@@ -79,6 +88,17 @@ export function verify(
   message: string | Bytes,
   signature: Bytes,
 ): boolean;
+/**
+ * `verify` with the same decisions, as a promise; the ECDSA P-256/P-384 arithmetic is WebCrypto's when
+ * `crypto.subtle` is available (see `PublicKey.verifyAsync`). Pass a PublicKey to reuse its imported
+ * WebCrypto key across calls.
+ */
+export function verifyAsync(
+  publicKey: PublicKey | string | Jwk | Bytes,
+  algorithm: SigningAlgorithm,
+  message: string | Bytes,
+  signature: Bytes,
+): Promise<boolean>;
 /** The Canton fingerprint of a key given as a PublicKey, PEM or JWK text, a JWK object, or DER/PEM bytes. */
 export function fingerprint(publicKey: PublicKey | string | Jwk | Bytes): string;
 /** Canton's hash: the 34-byte multihash 0x12 0x20 ‖ SHA-256(u32be(purpose) ‖ content). */

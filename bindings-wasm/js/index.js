@@ -3,7 +3,8 @@
 // This module loads the WebAssembly build of tresor's core once (top-level await) and exposes an idiomatic
 // API over the generated bindings (./tresor_wasm.js). It adds no crypto and no format logic: it turns
 // strings and ArrayBuffers into bytes, checks argument types, and re-creates the WebAssembly instance if it
-// ever traps. Everything else is one call into the core.
+// ever traps. Everything else is one call into the core, except verifyAsync, which after the core's checks
+// may leave the ECDSA curve arithmetic to WebCrypto (below).
 
 import initBindings, * as bindings from "./tresor_wasm.js";
 import { TresorError } from "./tresor-error.js";
@@ -103,6 +104,91 @@ function uint32(value, what) {
   throw new TypeError(`${what} must be an integer from 0 to 4294967295`);
 }
 
+// --- WebCrypto for ECDSA arithmetic (verifyAsync) ----------------------------------------------------
+//
+// verifyAsync gives the same decisions as verify. Before the curve arithmetic, verify (tresor::Verifier)
+// resolves the algorithm name, checks that it fits the key, requires strict DER, and the p256/p384 crates
+// parse the DER into scalars that must be in [1, n - 1]. verifyAsync runs the same steps with the core's
+// own functions (canonicalName resolves names with the parser verify uses; ecdsaDerToRaw is the strict DER
+// check verify runs) plus the range check on r and s, and hands WebCrypto only ECDSA P-256/SHA-256 and
+// P-384/SHA-384 signatures that passed them all: WebCrypto does the arithmetic and nothing else. Any other
+// input, Ed25519, secp256k1, and every case where WebCrypto is missing (no crypto.subtle, e.g. an insecure
+// browser context) or fails (the key does not import, verify rejects) is decided by the synchronous verify,
+// which throws or returns false as usual.
+
+function hexBytes(hex) {
+  return Uint8Array.from(hex.match(/../g), (b) => parseInt(b, 16));
+}
+
+const WEBCRYPTO_ECDSA = Object.freeze({
+  "ec-p-256": Object.freeze({
+    keySpec: "ec-p-256",
+    algorithm: "ec-dsa-sha-256",
+    namedCurve: "P-256",
+    hash: "SHA-256",
+    // The group order n (FIPS 186-4, D.1.2.3).
+    order: hexBytes("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"),
+  }),
+  "ec-p-384": Object.freeze({
+    keySpec: "ec-p-384",
+    algorithm: "ec-dsa-sha-384",
+    namedCurve: "P-384",
+    hash: "SHA-384",
+    // The group order n (FIPS 186-4, D.1.2.4).
+    order: hexBytes(
+      "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+    ),
+  }),
+});
+
+let webCryptoEnabled = true;
+const webCryptoStats = { verifies: 0, fallbacks: 0, importFailures: 0 };
+
+function subtle() {
+  if (!webCryptoEnabled) return undefined;
+  const s = globalThis.crypto?.subtle;
+  return s !== null && typeof s === "object" && typeof s.verify === "function" ? s : undefined;
+}
+
+/** Whether the big-endian `v` (as wide as `order`) is in [1, order - 1]. */
+function inScalarRange(v, order) {
+  if (v.every((b) => b === 0)) return false;
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] !== order[i]) return v[i] < order[i];
+  }
+  return false; // equal to the order
+}
+
+/** The core's result of `fn`, or undefined when it throws a TresorError other than a trap. */
+function orUndefined(fn) {
+  try {
+    return guard(fn);
+  } catch (e) {
+    if (e instanceof TresorError && e.kind !== "panic") return undefined;
+    throw e;
+  }
+}
+
+// The canonical signing algorithm of a name (null: not one), as the core resolves it; a few names remembered.
+const algorithmNames = new Map();
+function signingAlgorithm(name) {
+  let c = algorithmNames.get(name);
+  if (c === undefined) {
+    c = orUndefined(() => bindings.canonicalName("signing-algorithm", name)) ?? null;
+    if (algorithmNames.size < 32) algorithmNames.set(name, c);
+  }
+  return c;
+}
+
+/** The raw r ‖ s for WebCrypto when verify would come to the arithmetic with `spec`; else undefined. */
+function webCryptoInput(spec, algorithm, signature) {
+  if (signingAlgorithm(algorithm) !== spec.algorithm) return undefined;
+  const raw = orUndefined(() => bindings.ecdsaDerToRaw(spec.keySpec, signature));
+  if (raw === undefined || raw.length !== 2 * spec.order.length) return undefined;
+  const w = spec.order.length;
+  return inScalarRange(raw.subarray(0, w), spec.order) && inScalarRange(raw.subarray(w), spec.order) ? raw : undefined;
+}
+
 // --- Public keys ------------------------------------------------------------------------------------
 
 const HANDLE = Symbol("handle");
@@ -112,6 +198,9 @@ export class PublicKey {
   #handle;
   #generation;
   #spki;
+  /** For verifyAsync: the WebCrypto parameters of this key's curve (null: none), and a promise of its CryptoKey. */
+  #webCryptoSpec;
+  #cryptoKey;
 
   /** @private use the static constructors */
   constructor(handle, token) {
@@ -119,6 +208,8 @@ export class PublicKey {
     this.#handle = handle;
     this.#generation = generation;
     this.#spki = null;
+    this.#webCryptoSpec = undefined;
+    this.#cryptoKey = undefined;
   }
 
   static #make(create) {
@@ -247,6 +338,55 @@ export class PublicKey {
   }
 
   /**
+   * `verify` with the same decisions (the same true/false, the same TresorError for malformed input, as a
+   * rejected promise), with the elliptic-curve arithmetic of ECDSA P-256 (SHA-256) and P-384 (SHA-384)
+   * done by WebCrypto (`crypto.subtle`) when it is available. Parsing and validation are tresor's (the core
+   * in WebAssembly, and the check that r and s are in [1, n - 1]); Ed25519, secp256k1, and a missing or
+   * failing WebCrypto fall back to `verify`.
+   */
+  async verifyAsync(algorithm, message, signature) {
+    const a = text(algorithm, "algorithm");
+    // Copies: the caller may reuse its buffers while this call waits.
+    const m = bytesOrText(message, "message").slice();
+    const s = bytes(signature, "signature").slice();
+    const h = this.#h();
+    const api = subtle();
+    if (api !== undefined) {
+      if (this.#webCryptoSpec === undefined) this.#webCryptoSpec = WEBCRYPTO_ECDSA[guard(() => h.keySpec)] ?? null;
+      const spec = this.#webCryptoSpec;
+      const raw = spec === null ? undefined : webCryptoInput(spec, a, s);
+      const key = raw === undefined ? null : await this.#webCryptoKey(api, spec);
+      if (key !== null) {
+        let ok;
+        try {
+          ok = await api.verify({ name: "ECDSA", hash: spec.hash }, key, raw, m);
+        } catch {
+          ok = undefined;
+        }
+        if (typeof ok === "boolean") {
+          webCryptoStats.verifies += 1;
+          return ok;
+        }
+      }
+    }
+    webCryptoStats.fallbacks += 1;
+    return this.verify(a, m, s);
+  }
+
+  /** This key as a WebCrypto key (imported once), or null when it does not import. */
+  #webCryptoKey(api, spec) {
+    if (this.#cryptoKey === undefined) {
+      this.#cryptoKey = Promise.resolve()
+        .then(() => api.importKey("spki", this.#spki, { name: "ECDSA", namedCurve: spec.namedCurve }, false, ["verify"]))
+        .catch(() => {
+          webCryptoStats.importFailures += 1;
+          return null;
+        });
+    }
+    return this.#cryptoKey;
+  }
+
+  /**
    * Encrypt `plaintext` to this key in Canton's wire format: `ecies-hkdf-hmac-sha-256-aes-128-cbc` (P-256)
    * or `rsa-oaep-sha-256` (RSA-2048).
    */
@@ -289,6 +429,21 @@ function withKey(publicKey, fn) {
  */
 export function verify(publicKey, algorithm, message, signature) {
   return withKey(publicKey, (k) => k.verify(algorithm, message, signature));
+}
+
+/**
+ * `verify` with the same decisions, returning a promise: the elliptic-curve arithmetic of ECDSA P-256 and
+ * P-384 is WebCrypto's when `crypto.subtle` is available (see `PublicKey.verifyAsync`). Pass a PublicKey
+ * to reuse its imported WebCrypto key across calls.
+ */
+export async function verifyAsync(publicKey, algorithm, message, signature) {
+  if (publicKey instanceof PublicKey) return publicKey.verifyAsync(algorithm, message, signature);
+  const key = PublicKey.parse(publicKey);
+  try {
+    return await key.verifyAsync(algorithm, message, signature);
+  } finally {
+    key.free();
+  }
 }
 
 /** The Canton fingerprint of a key given as a PublicKey, PEM or JWK text, a JWK object, or DER/PEM bytes. */
@@ -343,5 +498,13 @@ export const __testing = Object.freeze({
   },
   get generation() {
     return generation;
+  },
+  /** verifyAsync calls decided by WebCrypto, by the synchronous fallback, and WebCrypto key imports that failed. */
+  get webCrypto() {
+    return { ...webCryptoStats };
+  },
+  /** Turn the WebCrypto path of verifyAsync off (false) or on (true), e.g. to test the fallback. */
+  useWebCrypto(on) {
+    webCryptoEnabled = Boolean(on);
   },
 });

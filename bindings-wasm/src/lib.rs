@@ -14,8 +14,8 @@
 //! randomized inputs through every entry point here.
 
 use tresor::{
-    EncryptionAlgorithmSpec, EncryptionKeySpec, Encrypter, Fingerprint, KeyType, SigningAlgorithmSpec,
-    SigningKeySpec, Verifier,
+    Encrypter, EncryptionAlgorithmSpec, EncryptionKeySpec, Fingerprint, KeyType,
+    SigningAlgorithmSpec, SigningKeySpec, Verifier,
 };
 use wasm_bindgen::prelude::*;
 

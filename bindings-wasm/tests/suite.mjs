@@ -103,6 +103,83 @@ function prng(seed) {
   };
 }
 
+/** How a synchronous call ended: "true", "false", "TresorError <kind> <code>", "TypeError", or another value. */
+function outcome(lib, fn) {
+  try {
+    return String(fn());
+  } catch (e) {
+    return describeThrow(lib, e);
+  }
+}
+
+/** How an asynchronous call ended (a rejected promise is described like a thrown error). */
+async function outcomeAsync(lib, fn) {
+  let p;
+  try {
+    p = fn();
+  } catch (e) {
+    return `synchronous throw from an async API: ${describeThrow(lib, e)}`;
+  }
+  if (!(p instanceof Promise)) return `not a promise: ${String(p)}`;
+  try {
+    return String(await p);
+  } catch (e) {
+    return describeThrow(lib, e);
+  }
+}
+
+function describeThrow(lib, e) {
+  if (e instanceof lib.TresorError) return `TresorError ${e.kind} ${e.code}`;
+  if (e instanceof TypeError) return "TypeError";
+  return `${e?.constructor?.name}: ${e?.message}`;
+}
+
+// The orders of P-256 and P-384 (FIPS 186-4, D.1.2.3 and D.1.2.4).
+const CURVE_ORDER = {
+  "ec-p-256": 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+  "ec-p-384": 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+};
+
+function bigToBytes(v, len) {
+  const out = new Uint8Array(len);
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+function bytesToBig(b) {
+  let v = 0n;
+  for (const x of b) v = (v << 8n) | BigInt(x);
+  return v;
+}
+
+/** Whether verify(algorithm, _, sig) with a key of `spec` (P-256, P-384) gets to the curve arithmetic. */
+function reachesArithmetic(lib, spec, algorithm, sig) {
+  if (algorithm !== { "ec-p-256": "ec-dsa-sha-256", "ec-p-384": "ec-dsa-sha-384" }[spec]) return false;
+  let raw;
+  try {
+    raw = lib.ecdsaDerToRaw(spec, sig);
+  } catch {
+    return false;
+  }
+  const w = raw.length / 2;
+  const n = CURVE_ORDER[spec];
+  return [raw.subarray(0, w), raw.subarray(w)].every((x) => bytesToBig(x) >= 1n && bytesToBig(x) < n);
+}
+
+/** A DER ECDSA signature from integers, written by hand (so it can hold values the library refuses to encode). */
+function derOfInts(r, s) {
+  const int = (v) => {
+    let b = v === 0n ? [0] : Array.from(bigToBytes(v, Math.ceil(v.toString(16).length / 2)));
+    if (b[0] & 0x80) b = [0, ...b];
+    return [0x02, b.length, ...b];
+  };
+  const body = [...int(r), ...int(s)];
+  return new Uint8Array(body.length < 0x80 ? [0x30, body.length, ...body] : [0x30, 0x81, body.length, ...body]);
+}
+
 export function defineSuite(h) {
   const { test, lib } = h;
 
@@ -262,6 +339,215 @@ export function defineSuite(h) {
     const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, edKeys.privateKey, msg));
     const rawPub = new Uint8Array(await crypto.subtle.exportKey("raw", edKeys.publicKey));
     eq(lib.PublicKey.fromRaw("ec-curve-25519", rawPub).verify("ed-25519", msg, sig), true, "Ed25519 WebCrypto signature");
+  });
+
+  // --- verifyAsync: WebCrypto's ECDSA arithmetic behind the same decisions --------------------------------
+
+  /** verifyAsync's outcome equals verify's; returns which path decided ("webcrypto" or "fallback"). */
+  async function sameAsVerify(k, algorithm, msg, sig, where) {
+    const want = outcome(lib, () => k.verify(algorithm, msg, sig));
+    const before = lib.__testing.webCrypto;
+    const got = await outcomeAsync(lib, () => k.verifyAsync(algorithm, msg, sig));
+    const after = lib.__testing.webCrypto;
+    eq(got, want, `${where}: verifyAsync vs verify`);
+    const web = after.verifies - before.verifies;
+    const back = after.fallbacks - before.fallbacks;
+    // A call that throws before any work (TypeError, freed key) moves neither counter.
+    if (web + back > 1) fail(`${where}: counters moved by ${web} + ${back}`);
+    return { want, path: web === 1 ? "webcrypto" : back === 1 ? "fallback" : "none" };
+  }
+
+  function requireWebCrypto() {
+    if (typeof globalThis.crypto?.subtle?.verify !== "function") fail(`no crypto.subtle in ${h.env}: the WebCrypto path cannot be tested`);
+  }
+
+  test("verifyAsync: the shared verify vectors give verify's decisions; P-256/P-384 through WebCrypto", async () => {
+    requireWebCrypto();
+    const files = (await h.listVectors()).filter((f) => f.endsWith("_verify.json"));
+    let ecdsaWeb = 0;
+    let ecdsaCases = 0;
+    let fallbacks = 0;
+    for (const file of files) {
+      const doc = JSON.parse(await h.readText(`tests/vectors/${file}`));
+      if (doc.operation !== "verify") continue;
+      for (const t of doc.tests) {
+        const where = `${file} ${t.id}${t.comment ? ` (${t.comment})` : ""}`;
+        let k;
+        try {
+          k = lib.PublicKey.fromSpkiDer(fromHex(t.input.public_key));
+        } catch (e) {
+          // A key the package refuses: the module function must refuse it the same way.
+          const want = outcome(lib, () => lib.verify(fromHex(t.input.public_key), doc.algorithm, fromHex(t.input.msg), fromHex(t.input.sig)));
+          const got = await outcomeAsync(lib, () => lib.verifyAsync(fromHex(t.input.public_key), doc.algorithm, fromHex(t.input.msg), fromHex(t.input.sig)));
+          eq(got, want, `${where}: module verifyAsync with a refused key`);
+          continue;
+        }
+        const spec = k.keySpec;
+        const { want, path } = await sameAsVerify(k, doc.algorithm, fromHex(t.input.msg), fromHex(t.input.sig), where);
+        // The vector's own expectation, so that an agreement on a wrong answer fails too.
+        eq(want, t.expect === "valid" ? "true" : t.error_kind && t.error_kind !== "invalid_signature" ? `TresorError ${t.error_kind} ${lib.errorKinds()[t.error_kind]}` : "false", `${where}: verify vs the vector`);
+        if (spec === "ec-p-256" || spec === "ec-p-384") {
+          ecdsaCases++;
+          if (path === "webcrypto") ecdsaWeb++;
+          // WebCrypto decides exactly the signatures that reach verify's arithmetic: strict DER with r and s
+          // in [1, n - 1] (worked out here independently), under the curve's own algorithm.
+          const reaches = reachesArithmetic(lib, spec, doc.algorithm, fromHex(t.input.sig));
+          if (path !== (reaches ? "webcrypto" : "fallback")) fail(`${where}: decided by ${path} (${want}), reaches the arithmetic: ${reaches}`);
+          if (want === "true" && path !== "webcrypto") fail(`${where}: a valid ${spec} signature was decided by ${path}`);
+        } else if (path !== "fallback") {
+          fail(`${where}: a ${spec} signature was decided by ${path}`);
+        } else {
+          fallbacks++;
+        }
+        k.free();
+      }
+    }
+    if (ecdsaCases < 900) fail(`only ${ecdsaCases} ECDSA P-256/P-384 vector cases`);
+    if (ecdsaWeb < 300) fail(`only ${ecdsaWeb} of ${ecdsaCases} ECDSA cases went through WebCrypto`);
+    h.note?.(`verifyAsync vectors: ${ecdsaCases} P-256/P-384 cases (${ecdsaWeb} decided by WebCrypto, the rest rejected before the arithmetic), ${fallbacks} Ed25519/secp256k1 cases by the fallback`);
+  });
+
+  test("verifyAsync: random, high-S, edge and mutated ECDSA signatures give verify's decisions", async () => {
+    requireWebCrypto();
+    const seed = 0xa5c0 + (h.env === "node" ? 1 : 2);
+    const rnd = prng(seed);
+    const randBytes = (n) => Uint8Array.from({ length: n }, () => rnd() & 0xff);
+    const pick = (a) => a[rnd() % a.length];
+    const mutate = (b) => {
+      const out = b.slice();
+      const op = rnd() % 5;
+      const at = rnd() % out.length;
+      if (op === 0) out[at] ^= 1 << (rnd() % 8);
+      else if (op === 1) out[at] = rnd() & 0xff;
+      else if (op === 2) return out.slice(0, at);
+      else if (op === 3) return new Uint8Array([...out.slice(0, at), ...randBytes(1 + (rnd() % 3)), ...out.slice(at)]);
+      else out[at] = pick([0x00, 0x80, 0xff, 0x7f, 0x81]);
+      return out;
+    };
+    const keys = [];
+    for (const [curve, hash, spec, algo] of [
+      ["P-256", "SHA-256", "ec-p-256", "ec-dsa-sha-256"],
+      ["P-384", "SHA-384", "ec-p-384", "ec-dsa-sha-384"],
+    ]) {
+      const kp = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: curve }, true, ["sign", "verify"]);
+      const k = lib.PublicKey.fromSpkiDer(new Uint8Array(await crypto.subtle.exportKey("spki", kp.publicKey)));
+      keys.push({ k, spec, algo, sign: async (m) => new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash }, kp.privateKey, m)) });
+    }
+    for (const s of h.fixtures.signatures.filter((x) => x.key_spec === "ec-p-256" || x.key_spec === "ec-p-384")) {
+      keys.push({ k: lib.PublicKey.fromPem(s.public_pem), spec: s.key_spec, algo: s.algorithm, fixed: { msg: fromHex(s.msg), sig: fromHex(s.sig) } });
+    }
+    const paths = { webcrypto: 0, fallback: 0, none: 0 };
+    const results = {};
+    let cases = 0;
+    const check = async (key, algorithm, msg, sig, what) => {
+      cases++;
+      const r = await sameAsVerify(key.k, algorithm, msg, sig, `${what} (${key.spec}, seed ${seed}, case ${cases})`);
+      paths[r.path]++;
+      results[r.want] = (results[r.want] ?? 0) + 1;
+      return r;
+    };
+    for (const key of keys) {
+      const n = CURVE_ORDER[key.spec];
+      const w = key.spec === "ec-p-256" ? 32 : 48;
+      // Fresh signatures of the generated keys; the fixtures' one signature each, mutated.
+      for (let i = 0; i < (key.sign ? 40 : 10); i++) {
+        const msg = randBytes(rnd() % 80);
+        const base = key.sign ? { msg, sig: lib.ecdsaRawToDer(key.spec, await key.sign(msg)) } : key.fixed;
+        const raw = lib.ecdsaDerToRaw(key.spec, base.sig);
+        const r = bytesToBig(raw.subarray(0, w));
+        const sv = bytesToBig(raw.subarray(w));
+        // Valid, both halves of s (Canton accepts high-S), through WebCrypto.
+        const low = await check(key, key.algo, base.msg, base.sig, "valid signature");
+        if (low.want !== "true" || low.path !== "webcrypto") fail(`valid ${key.spec} signature: ${low.want} by ${low.path}`);
+        const flipped = derOfInts(r, n - sv);
+        const high = await check(key, key.algo, base.msg, flipped, "the other half of s");
+        if (high.want !== "true" || high.path !== "webcrypto") fail(`high/low-S ${key.spec} signature: ${high.want} by ${high.path}`);
+        // The same signature under other names and shapes of the arguments.
+        await check(key, pick(["EC-DSA-SHA256", "EC-DSA-SHA384", "ec-dsa-sha-256", "ec-dsa-sha-384", "ed-25519", "Ed25519", "", "x"]), base.msg, base.sig, "other algorithm");
+        await check(key, key.algo, new TextDecoder().decode(base.msg), base.sig, "message as a string");
+        await check(key, key.algo, base.msg.buffer.slice(base.msg.byteOffset, base.msg.byteOffset + base.msg.length), base.sig.buffer.slice(0), "ArrayBuffers");
+        // Wrong message, mutated signatures, edge scalars, random bytes.
+        const other = base.msg.length > 0 ? mutate(base.msg) : randBytes(1);
+        const wrong = await check(key, key.algo, other, base.sig, "other message");
+        if (wrong.want === "true" && toHex(other) !== toHex(base.msg)) fail(`a mutated message verified (${key.spec})`);
+        for (let j = 0; j < 3; j++) await check(key, key.algo, base.msg, mutate(base.sig), "mutated DER");
+        const edge = pick([0n, 1n, n - 1n, n, n + 1n, (1n << BigInt(8 * w)) - 1n, r, sv, n - r]);
+        const e = await check(key, key.algo, base.msg, rnd() & 1 ? derOfInts(edge, sv) : derOfInts(r, edge), "edge scalar");
+        // Scalars outside [1, n - 1] never reach WebCrypto (verify refuses them before the arithmetic).
+        if (e.path !== (edge >= 1n && edge < n ? "webcrypto" : "fallback")) fail(`edge scalar ${edge.toString(16)} (${key.spec}) decided by ${e.path}`);
+        await check(key, key.algo, base.msg, derOfInts(bytesToBig(randBytes(w)), bytesToBig(randBytes(w))), "random scalars");
+        await check(key, key.algo, base.msg, randBytes(rnd() % 110), "random bytes");
+        await check(key, key.algo, base.msg, raw, "raw r‖s instead of DER");
+      }
+    }
+    for (const key of keys) key.k.free();
+    h.note?.(`verifyAsync random cases: ${cases} (${paths.webcrypto} by WebCrypto, ${paths.fallback} by the fallback; outcomes ${JSON.stringify(results)})`);
+    if (paths.none !== 0) fail(`${paths.none} calls moved no counter`);
+    if (paths.webcrypto < cases / 3) fail(`only ${paths.webcrypto} of ${cases} cases went through WebCrypto`);
+    if (!results.false || !results.true || !Object.keys(results).some((o) => o.startsWith("TresorError malformed_signature"))) {
+      fail(`outcomes do not cover true, false and malformed_signature: ${JSON.stringify(results)}`);
+    }
+  });
+
+  test("verifyAsync: the fallback, malformed input and the module function", async () => {
+    requireWebCrypto();
+    const p256 = h.fixtures.signatures.find((x) => x.key_spec === "ec-p-256");
+    const ed = h.fixtures.signatures.find((x) => x.key_spec === "ec-curve-25519");
+    const k1 = h.fixtures.signatures.find((x) => x.key_spec === "ec-secp-256k-1");
+    const rsa = h.fixtures.encryption.find((e) => e.key_spec === "rsa-2048");
+    const kP = lib.PublicKey.fromPem(p256.public_pem);
+    const msg = fromHex(p256.msg);
+    const sig = fromHex(p256.sig);
+    eq((await sameAsVerify(kP, p256.algorithm, msg, sig, "P-256 fixture")).path, "webcrypto", "P-256 path");
+    // Ed25519 and secp256k1 are verified in WebAssembly.
+    for (const s of [ed, k1].filter(Boolean)) {
+      const k = lib.PublicKey.fromPem(s.public_pem);
+      const r = await sameAsVerify(k, s.algorithm, fromHex(s.msg), fromHex(s.sig), `${s.key_spec} fixture`);
+      eq(`${r.want} ${r.path}`, "true fallback", `${s.key_spec}: outcome and path`);
+      k.free();
+    }
+    // Malformed input rejects with verify's TresorError (same kind and code), types with a TypeError.
+    const kRsa = lib.PublicKey.fromPem(rsa.public_pem);
+    for (const [k, a, m, s, want] of [
+      [kP, "rsa-pss", msg, sig, "TresorError unknown_scheme"],
+      [kP, "ec-dsa-sha-384", msg, sig, "TresorError incompatible_key"],
+      [kP, p256.algorithm, msg, sig.subarray(0, sig.length - 1), "TresorError malformed_signature"],
+      [kP, p256.algorithm, msg, new Uint8Array(0), "TresorError malformed_signature"],
+      [kRsa, "ec-dsa-sha-256", msg, sig, "TresorError incompatible_key"],
+      [kP, p256.algorithm, 42, sig, "TypeError"],
+      [kP, p256.algorithm, msg, p256.sig, "TypeError"],
+      [kP, 7, msg, sig, "TypeError"],
+    ]) {
+      const got = await outcomeAsync(lib, () => k.verifyAsync(a, m, s));
+      eq(got, outcome(lib, () => k.verify(a, m, s)), `verifyAsync(${String(a)}) vs verify`);
+      if (!got.startsWith(want)) fail(`verifyAsync(${String(a)}): expected ${want}, got ${got}`);
+    }
+    kRsa.free();
+    // Without WebCrypto (as in an insecure browser context) every decision is the fallback's.
+    lib.__testing.useWebCrypto(false);
+    try {
+      const tampered = msg.slice();
+      tampered[0] ^= 1;
+      for (const [m, want] of [[msg, "true"], [tampered, "false"]]) {
+        const r = await sameAsVerify(kP, p256.algorithm, m, sig, "WebCrypto off");
+        eq(`${r.want} ${r.path}`, `${want} fallback`, "WebCrypto off: outcome and path");
+      }
+    } finally {
+      lib.__testing.useWebCrypto(true);
+    }
+    eq((await sameAsVerify(kP, p256.algorithm, msg, sig, "WebCrypto on again")).path, "webcrypto", "path after turning WebCrypto on");
+    // The caller's buffers may change while the call waits: the call works on copies.
+    const mine = msg.slice();
+    const pending = kP.verifyAsync(p256.algorithm, mine, sig);
+    mine.fill(0);
+    eq(await pending, true, "message changed after the call");
+    // The module function takes every key form.
+    eq(await lib.verifyAsync(p256.public_pem, p256.algorithm, msg, sig), true, "module verifyAsync with PEM");
+    eq(await lib.verifyAsync(kP.spkiDer(), p256.algorithm, msg, sig), true, "module verifyAsync with DER");
+    eq(await lib.verifyAsync(kP, p256.algorithm, msg, sig), true, "module verifyAsync with a PublicKey");
+    eq(await outcomeAsync(lib, () => lib.verifyAsync("not a key", p256.algorithm, msg, sig)), "TresorError malformed_key " + lib.errorKinds().malformed_key, "module verifyAsync with a bad key");
+    kP.free();
+    eq(await outcomeAsync(lib, () => kP.verifyAsync(p256.algorithm, msg, sig)), "TypeError", "verifyAsync after free");
   });
 
   // --- hashing, names, conversions -------------------------------------------------------------------
