@@ -1302,6 +1302,22 @@ tresor_status tresor_vault_import_sealed(const tresor_vault *vault,
                                          const char *name,
                                          tresor_fingerprint *out);
 
+/**
+ * Write a consistent copy of a SQLite store into the new or empty directory `dir` while other processes
+ * may write to it: the store, the software KMS file and its key file (0600), and the configuration the
+ * vault was opened from, rewritten to name the copies (the directory is then a store of its own). A
+ * PostgreSQL store is `TRESOR_STATUS_WRONG_MODE` (back it up with the database's tools); a vault opened
+ * from config text has no config file to copy (the report says so). Writes a text report to `out`: one
+ * line per file written (`<what>\t<path>`), then one line per note (`note\t<text>`). On failure nothing
+ * the call wrote is left behind.
+ *
+ * # Safety
+ * `vault` is a live vault handle; `dir` is a C string; `out` is writable.
+ */
+tresor_status tresor_vault_backup(const tresor_vault *vault,
+                                  const char *dir,
+                                  tresor_bytes *out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -1162,3 +1162,41 @@ pub unsafe extern "C" fn tresor_vault_import_sealed(
         Ok(())
     })
 }
+
+/// Write a consistent copy of a SQLite store into the new or empty directory `dir` while other processes
+/// may write to it: the store, the software KMS file and its key file (0600), and the configuration the
+/// vault was opened from, rewritten to name the copies (the directory is then a store of its own). A
+/// PostgreSQL store is `TRESOR_STATUS_WRONG_MODE` (back it up with the database's tools); a vault opened
+/// from config text has no config file to copy (the report says so). Writes a text report to `out`: one
+/// line per file written (`<what>\t<path>`), then one line per note (`note\t<text>`). On failure nothing
+/// the call wrote is left behind.
+///
+/// # Safety
+/// `vault` is a live vault handle; `dir` is a C string; `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tresor_vault_backup(
+    vault: *const tresor_vault,
+    dir: *const c_char,
+    out: *mut tresor_bytes,
+) -> tresor_status {
+    boundary("tresor_vault_backup", || {
+        // SAFETY: the caller's contract.
+        let (v, dir, out) = unsafe {
+            (
+                self::vault(vault)?,
+                str_in(dir, "dir")?,
+                Out::new(out, "out")?,
+            )
+        };
+        let report = v.backup(std::path::Path::new(dir))?;
+        let mut text = String::new();
+        for f in &report.files {
+            text.push_str(&format!("{}\t{}\n", f.part.describe(), f.path.display()));
+        }
+        for n in &report.notes {
+            text.push_str(&format!("note\t{n}\n"));
+        }
+        out.write(tresor_bytes::from_slice(text.as_bytes()));
+        Ok(())
+    })
+}

@@ -249,6 +249,31 @@ static void test_envelope_vault_from_file(void) {
   tresor_bytes_free(&id3);
   tresor_vault_free(v);
 
+  /* A backup: the copy is a store of its own (its config names the copies) in which the key signs; a
+   * directory that is not empty is refused and nothing is written into it. */
+  v = NULL;
+  EXPECT_OK(tresor_vault_open(path, NULL, &v));
+  REQUIRE(v != NULL);
+  char backup_dir[600], backup_config[700];
+  snprintf(backup_dir, sizeof backup_dir, "%s/backup", dir);
+  tresor_bytes report = {0};
+  EXPECT_OK(tresor_vault_backup(v, backup_dir, &report));
+  EXPECT(report.len > 0 && strstr((const char *)report.data, "key store\t") != NULL);
+  EXPECT(strstr((const char *)report.data, "software KMS key file\t") != NULL);
+  tresor_bytes_free(&report);
+  EXPECT_STATUS(tresor_vault_backup(v, backup_dir, &report), TRESOR_STATUS_INVALID_ARGUMENT);
+  EXPECT_ERROR_MENTIONS("not empty");
+  EXPECT_STATUS(tresor_vault_backup(v, NULL, &report), TRESOR_STATUS_NULL_ARGUMENT);
+  tresor_vault_free(v);
+  snprintf(backup_config, sizeof backup_config, "%s/tresor.toml", backup_dir);
+  v = NULL;
+  EXPECT_OK(tresor_vault_open(backup_config, NULL, &v));
+  REQUIRE(v != NULL);
+  EXPECT_OK(tresor_vault_sign(v, fp.hex, "protocol", NULL, MSG, sizeof MSG, &sig));
+  EXPECT_OK(tresor_vault_verify(v, fp.hex, NULL, MSG, sizeof MSG, sig.data, sig.len));
+  tresor_bytes_free(&sig);
+  tresor_vault_free(v);
+
   /* The same node through the crypto block of a Canton configuration: the tresor file gives the
    * store, the Canton block the KMS and the encryption (here the same ones, written in HOCON). */
   char canton[600];
