@@ -84,6 +84,7 @@ if [ "${TRESOR_JVM_SERVICES:-1}" = 0 ]; then
   BACKEND[pkcs11]="blocked: TRESOR_JVM_SERVICES=0"
   BACKEND[aws]="blocked: TRESOR_JVM_SERVICES=0"
   BACKEND[gcp]="blocked: TRESOR_JVM_SERVICES=0"
+  BACKEND[postgres]="blocked: TRESOR_JVM_SERVICES=0"
 else
   if start_service softhsm; then
     # shellcheck disable=SC1091
@@ -101,6 +102,12 @@ else
     BACKEND[aws]="ran"
   else
     BACKEND[aws]="blocked: $REASON"
+  fi
+  # The Java API's vault tests on a PostgreSQL store (the backup refusal among them).
+  if start_service postgres; then
+    BACKEND[postgres]="ran"
+  else
+    BACKEND[postgres]="blocked: $REASON"
   fi
   if start_service gcp-kms; then
     TRESOR_TEST_GCP_ENDPOINT=$(bash "$ROOT/scripts/services/gcp-kms.sh" url)
@@ -133,6 +140,14 @@ for report in "$DIR"/*/target/surefire-reports/TEST-*.xml; do
   printf '  %-80s %3d tests, %d failed, %d skipped\n' "${name#io.tresor.}" "$tests" "$bad" "$skips"
   passed=$((passed + tests - bad - skips)); failed=$((failed + bad)); skipped=$((skipped + skips))
 done
+
+# Why each skipped test was skipped (JUnit's assumption messages), once per reason.
+if [ "$skipped" -gt 0 ]; then
+  echo "skipped, by reason:"
+  grep -h -A1 '<skipped' "$DIR"/*/target/surefire-reports/TEST-*.xml 2>/dev/null |
+    sed -n 's/.*\(Assumption failed: [^]<]*\).*/\1/p; s/.*<skipped message="\([^"]*\)".*/\1/p' |
+    sort | uniq -c | sed 's/^ */  /'
+fi
 
 if [ "$status" -ne 0 ]; then
   echo "--- last lines of $LOG ---"
@@ -187,8 +202,8 @@ fi
 vectors=$(find "$ROOT/tests/vectors" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l)
 echo "shared vectors: $vectors file(s) in tests/vectors$( [ "$vectors" = 0 ] && echo ' (none yet: the runner reports a skipped case)')"
 blocked=0
-for b in software pkcs11 aws gcp; do
-  printf 'driver backend %-9s %s\n' "$b:" "${BACKEND[$b]:-blocked: unknown}"
+for b in software pkcs11 aws gcp postgres; do
+  printf '%-24s %s\n' "$([ "$b" = postgres ] && echo "PostgreSQL store:" || echo "driver backend $b:")" "${BACKEND[$b]:-blocked: unknown}"
   case "${BACKEND[$b]:-}" in blocked:*) echo "${BACKEND[$b]} ($b)"; blocked=1;; esac
 done
 echo "bindings-jvm: Maven build $( [ "$status" -eq 0 ] && echo ok || echo FAILED ) in ${elapsed}s${cargo_line:+ (cargo: $cargo_line)} (log: ${LOG#"$DIR"/})"
