@@ -14,10 +14,10 @@ use serde_json::Value;
 /// A new, empty directory under the system's temporary directory, removed with its contents on drop.
 /// Its name holds the test file's crate name, `name` and the process id, so that tests of one file
 /// (distinct `name`s) and test binaries running in parallel do not share a directory.
-pub struct TempDir(pub PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    pub fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let p = std::env::temp_dir().join(format!(
             "tresor-{}-{name}-{}",
             env!("CARGO_CRATE_NAME"),
@@ -36,7 +36,7 @@ impl Drop for TempDir {
 }
 
 /// Remove from `c`'s environment every `TRESOR_*` and `KMS_LOG_*` variable the test process has.
-pub fn clear_env(c: &mut Command) {
+pub(crate) fn clear_env(c: &mut Command) {
     for (k, _) in std::env::vars() {
         if k.starts_with("TRESOR_") || k.starts_with("KMS_LOG_") {
             c.env_remove(k);
@@ -46,7 +46,7 @@ pub fn clear_env(c: &mut Command) {
 
 /// `tresor args` in `dir`, stdin null, with `RUST_BACKTRACE=1` (a panic shows where) and of the
 /// `TRESOR_*` and `KMS_LOG_*` variables only those in `env`.
-pub fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+pub(crate) fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tresor"));
     c.args(args)
         .current_dir(dir)
@@ -60,12 +60,12 @@ pub fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
 }
 
 /// Run [`command`] to its end.
-pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     command(dir, args, env).output().expect("run tresor")
 }
 
 /// Assert that `out`, of `tresor args`, succeeded; its stdout.
-pub fn success(args: &[&str], out: Output) -> String {
+pub(crate) fn success(args: &[&str], out: Output) -> String {
     assert!(
         out.status.success(),
         "{args:?} failed: {}",
@@ -75,23 +75,23 @@ pub fn success(args: &[&str], out: Output) -> String {
 }
 
 /// `out`, the stdout of `tresor args`, parsed as JSON.
-pub fn parse_json(args: &[&str], out: &str) -> Value {
+pub(crate) fn parse_json(args: &[&str], out: &str) -> Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
 }
 
 /// Run and expect success; stdout.
-pub fn ok(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+pub(crate) fn ok(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     success(args, run(dir, args, env))
 }
 
 /// Run and expect success with JSON on stdout.
-pub fn json(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
+pub(crate) fn json(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
     parse_json(args, &ok(dir, args, env))
 }
 
 /// Run and expect exit code `code` and stderr containing every `what`, on one line if `one_line`;
 /// (stdout, stderr).
-pub fn failure(
+pub(crate) fn failure(
     dir: &Path,
     args: &[&str],
     env: &[(&str, &str)],
@@ -112,12 +112,18 @@ pub fn failure(
 }
 
 /// Run and expect exit code `code` and one line on stderr containing every `what`; stderr.
-pub fn fails(dir: &Path, args: &[&str], env: &[(&str, &str)], code: i32, what: &[&str]) -> String {
+pub(crate) fn fails(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    code: i32,
+    what: &[&str],
+) -> String {
     failure(dir, args, env, code, true, what).1
 }
 
 /// Assert that `err` (stderr) is tresor's own error message, not a panic or a backtrace.
-pub fn assert_tresor_error(err: &str) {
+pub(crate) fn assert_tresor_error(err: &str) {
     assert!(err.starts_with("tresor: "), "{err}");
     assert!(
         !err.contains("panicked") && !err.contains("backtrace"),
@@ -126,20 +132,20 @@ pub fn assert_tresor_error(err: &str) {
 }
 
 /// The same for tests that give no variables.
-pub mod plain {
+pub(crate) mod plain {
     use std::path::Path;
 
     use serde_json::Value;
 
-    pub fn ok(dir: &Path, args: &[&str]) -> String {
+    pub(crate) fn ok(dir: &Path, args: &[&str]) -> String {
         super::ok(dir, args, &[])
     }
 
-    pub fn json(dir: &Path, args: &[&str]) -> Value {
+    pub(crate) fn json(dir: &Path, args: &[&str]) -> Value {
         super::json(dir, args, &[])
     }
 
-    pub fn fails(dir: &Path, args: &[&str], code: i32, what: &[&str]) -> String {
+    pub(crate) fn fails(dir: &Path, args: &[&str], code: i32, what: &[&str]) -> String {
         super::fails(dir, args, &[], code, what)
     }
 }
