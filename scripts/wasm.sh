@@ -12,21 +12,37 @@
 # Installs when missing: the wasm32 rustup target and a nightly toolchain with rust-src (the .wasm is built
 # with std rebuilt for immediate-abort panics), wasm-bindgen-cli at the exact version the crate pins (into
 # target/wasm-tools), the npm dev dependencies (npm ci, from bindings-wasm/package-lock.json), Debian's
-# chromium (apt-get), Python cryptography (pip), and the native tresor CLI for the interop tests (reused from
-# target/debug/tresor, else built into target/wasm). A step that cannot run because something cannot be
-# installed prints "blocked: <reason>" and the script exits 3; a failing test exits 1.
+# chromium (apt-get), Python cryptography (apt-get, else pip), and the native tresor CLI for the interop
+# tests (TRESOR_CLI, else the first of target/debug/tresor, target/release/tresor, target/wasm/debug/tresor
+# that exists, else built with cargo build -p tresor-cli into the repository's usual target directory, where
+# the other test steps reuse it). The .wasm is built in target/wasm (TRESOR_WASM_TARGET_DIR).
+# A step that cannot run because something cannot be installed prints "blocked: <reason>" and the script
+# exits 3; a failing test exits 1. Every test step runs under a time limit (TRESOR_WASM_STEP_TIMEOUT
+# seconds, default 600), so a stuck browser fails the run instead of hanging it.
 set -euo pipefail
 
 cmd="${1:-test}"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pkg="$repo/bindings-wasm"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target/wasm}"
+native_target="${CARGO_TARGET_DIR:-$repo/target}"
+export CARGO_TARGET_DIR="${TRESOR_WASM_TARGET_DIR:-$repo/target/wasm}"
+step_timeout="${TRESOR_WASM_STEP_TIMEOUT:-600}"
 tools="$repo/target/wasm-tools"
 logs="$repo/target/wasm-logs"
 mkdir -p "$logs"
 started=$(date +%s)
 
-step() { printf '\n== wasm: %s\n' "$*"; }
+timings=()
+last_step="" last_start=$(date +%s)
+end_step() {
+  [ -n "$last_step" ] && timings+=("$(printf '%4d s  %s' $(($(date +%s) - last_start)) "$last_step")")
+  last_step="" last_start=$(date +%s)
+}
+step() {
+  end_step
+  last_step="$*"
+  printf '\n== wasm: %s\n' "$*"
+}
 blocked() {
   echo "blocked: $*"
   exit 3
@@ -72,7 +88,13 @@ browser_setup() {
   step "chromium"
   if [ -z "${CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
     command -v apt-get >/dev/null || blocked "chromium is missing and there is no apt-get to install it"
-    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; } \
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then
+      command -v sudo >/dev/null || blocked "chromium is missing and apt-get needs root (no sudo)"
+      sudo="sudo -n"
+    fi
+    echo "installing Debian's chromium (apt-get; once)"
+    { $sudo apt-get update && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; } \
       >"$logs/apt.log" 2>&1 || { tail -20 "$logs/apt.log"; blocked "apt-get could not install chromium"; }
   fi
   "${CHROMIUM:-/usr/bin/chromium}" --version || blocked "chromium does not start"
@@ -82,16 +104,30 @@ interop_setup() {
   step "interop tools (tresor CLI, OpenSSL, Python cryptography)"
   command -v openssl >/dev/null || blocked "openssl is not installed"
   if ! python3 -c 'import cryptography' 2>/dev/null; then
-    python3 -m pip install --quiet cryptography >"$logs/pip.log" 2>&1 || blocked "pip could not install cryptography"
+    # Debian's package first (pip refuses to install into a Debian-managed Python), then pip.
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo -n"
+    { command -v apt-get >/dev/null &&
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-cryptography; } \
+      >"$logs/pip.log" 2>&1 ||
+      python3 -m pip install --quiet cryptography >>"$logs/pip.log" 2>&1 ||
+      python3 -m pip install --quiet --user --break-system-packages cryptography >>"$logs/pip.log" 2>&1 ||
+      { tail -20 "$logs/pip.log"; blocked "neither apt-get nor pip could install Python cryptography"; }
   fi
   if [ -z "${TRESOR_CLI:-}" ]; then
-    if [ -x "$repo/target/debug/tresor" ]; then
-      export TRESOR_CLI="$repo/target/debug/tresor"
-    else
-      (cd "$repo" && cargo build -p tresor-cli) >"$logs/tresor-cli.log" 2>&1 ||
-        { tail -30 "$logs/tresor-cli.log"; echo "wasm: the tresor CLI does not build"; exit 1; }
-      export TRESOR_CLI="$CARGO_TARGET_DIR/debug/tresor"
-    fi
+    local c
+    for c in "$native_target/debug/tresor" "$native_target/release/tresor" "$CARGO_TARGET_DIR/debug/tresor"; do
+      if [ -x "$c" ]; then
+        export TRESOR_CLI="$c"
+        break
+      fi
+    done
+  fi
+  if [ -z "${TRESOR_CLI:-}" ]; then
+    echo "building the tresor CLI (cargo build -p tresor-cli into $native_target; once)"
+    (cd "$repo" && CARGO_TARGET_DIR="$native_target" cargo build -p tresor-cli) >"$logs/tresor-cli.log" 2>&1 ||
+      { tail -30 "$logs/tresor-cli.log"; echo "wasm: the tresor CLI does not build"; exit 1; }
+    export TRESOR_CLI="$native_target/debug/tresor"
   fi
   echo "tresor CLI: $TRESOR_CLI"
 }
@@ -105,30 +141,38 @@ build() {
 counts_node() { sed -n 's/^# \(pass\|fail\) \([0-9]*\)$/\2/p' "$1" | paste -sd' ' -; }
 
 run_tests() {
-  local status=0 node_pass=0 node_fail=0 chr_pass=0 chr_fail=0
+  local status=0 rc=0 timed_out="" node_pass=0 node_fail=0 chr_pass=0 chr_fail=0
   step "interop fixtures"
-  (cd "$pkg" && node tests/fixtures.mjs)
+  (cd "$pkg" && timeout -k 10 "$step_timeout" node tests/fixtures.mjs)
 
   step "Node $(node --version): node --test"
   set +e
-  (cd "$pkg" && node --test tests/node.test.mjs) 2>&1 | tee "$logs/node.log"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  (cd "$pkg" && timeout -k 10 "$step_timeout" node --test tests/node.test.mjs) 2>&1 | tee "$logs/node.log"
+  rc=${PIPESTATUS[0]}
+  [ "$rc" -eq 0 ] || status=1
+  [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || timed_out+=" node"
   set -e
   read -r node_pass node_fail <<<"$(counts_node "$logs/node.log")"
 
   step "headless Chromium: the same suite, the demo page"
   set +e
-  (cd "$pkg" && node tests/browser.mjs) 2>&1 | tee "$logs/chromium.log"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  (cd "$pkg" && timeout -k 10 "$step_timeout" node tests/browser.mjs) 2>&1 | tee "$logs/chromium.log"
+  rc=${PIPESTATUS[0]}
+  [ "$rc" -eq 0 ] || status=1
+  [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || timed_out+=" chromium"
   set -e
   read -r chr_pass chr_fail <<<"$(sed -n 's/^chromium: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$logs/chromium.log")"
 
+  end_step
   local size
   size="$(node -e 'const i=require(process.argv[1]);console.log(`${(i.wasm_gzip_bytes/1000).toFixed(1)} KB gzipped (${(i.wasm_bytes/1000).toFixed(1)} KB), budget ${i.budget_gzip_bytes/1000} KB`)' "$pkg/dist/build-info.json")"
   printf '\n== wasm summary\n'
   echo "node:     ${node_pass:-0} passed, ${node_fail:-?} failed"
   echo "chromium: ${chr_pass:-0} passed, ${chr_fail:-?} failed (demo screenshot: target/wasm-demo.png)"
   echo "size:     $size"
+  [ -z "$timed_out" ] || echo "timed out (after ${step_timeout} s):$timed_out"
+  printf 'steps:\n'
+  printf '  %s\n' "${timings[@]}"
   echo "time:     $(($(date +%s) - started)) s"
   if [ -z "${node_pass:-}" ] || [ -z "${chr_pass:-}" ]; then status=1; fi
   echo "wasm: $((${node_pass:-0} + ${chr_pass:-0})) passed, $((${node_fail:-1} + ${chr_fail:-1})) failed"
@@ -157,7 +201,7 @@ case "$cmd" in
     browser_setup
     build
     step "benchmarks (benchmarks/wasm/run.mjs)"
-    node "$repo/benchmarks/wasm/run.mjs" "${@:2}"
+    timeout -k 10 1800 node "$repo/benchmarks/wasm/run.mjs" "${@:2}"
     ;;
   *)
     echo "usage: bash scripts/wasm.sh [test|build|bench|setup]" >&2

@@ -8,11 +8,14 @@
 //   TRESOR_WASM_OPT    wasm-opt level: Oz (default), Os, O2, O3, O4, or "none"
 //   TRESOR_WASM_NIGHTLY  0 to build on the default toolchain without rebuilding std (larger)
 //   TRESOR_WASM_CPUBITS  RustCrypto limb size: 32 (default), 64, or "default"
-//   TRESOR_WASM_SIMD   1 to build with -C target-feature=+simd128
+//   TRESOR_WASM_SIMD   0 to build without -C target-feature=+simd128 (on by default: Chrome 91, Firefox 89,
+//                      Safari 16.4 and Node 16.4 and later run it; it made the .wasm smaller and not slower)
 //   TRESOR_WASM_OPT_LEVEL  cargo opt-level override (3, 2, s, z)
 //   TRESOR_WASM_OUT    output directory (default: dist)
+//   TRESOR_WASM_NAMES  1 to keep the function names in the .wasm (for profiling; larger)
 
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,7 +30,9 @@ const GZIP_BUDGET = Number(process.env.TRESOR_WASM_GZIP_BUDGET ?? 150 * 1000); /
 
 function run(cmd, args, opts = {}) {
   console.log(`$ ${cmd} ${args.join(" ")}`);
+  const start = Date.now();
   execFileSync(cmd, args, { stdio: "inherit", ...opts });
+  console.log(`build: ${cmd.split("/").pop()} took ${((Date.now() - start) / 1000).toFixed(1)} s`);
 }
 
 function fail(msg) {
@@ -46,7 +51,8 @@ const rustflags = [];
 // 64×64→128-bit products wasm has no instruction for; 32-bit limbs measured smaller (and not slower).
 const cpubits = process.env.TRESOR_WASM_CPUBITS ?? "32";
 if (cpubits !== "default") rustflags.push("--cfg", `cpubits="${cpubits}"`);
-if (process.env.TRESOR_WASM_SIMD === "1") rustflags.push("-C", "target-feature=+simd128");
+const simd = (process.env.TRESOR_WASM_SIMD ?? "1") === "1";
+if (simd) rustflags.push("-C", "target-feature=+simd128");
 // Nightly: rebuild std with panics as an immediate abort (no panic message formatting in the binary).
 const nightly = (process.env.TRESOR_WASM_NIGHTLY ?? "1") === "1";
 const cargoArgs = ["build", "--locked", "--release", "--target", "wasm32-unknown-unknown"];
@@ -107,9 +113,24 @@ if (level !== "none") {
     "--enable-reference-types",
     "--enable-multivalue",
   ];
-  if (process.env.TRESOR_WASM_SIMD === "1") features.push("--enable-simd");
+  if (simd) features.push("--enable-simd");
   // The module defines its own memory, so it starts zero-filled (also after a reset, which makes a new instance).
-  run(wasmOpt, ["--zero-filled-memory", `-${level}`, "--converge", ...features, "--strip-debug", "--strip-producers", wasmPath, "-o", wasmPath]);
+  const strip = process.env.TRESOR_WASM_NAMES === "1" ? ["-g"] : ["--strip-debug", "--strip-producers"];
+  const optArgs = ["--zero-filled-memory", `-${level}`, "--converge", ...features, ...strip];
+  // wasm-opt is most of a rebuild's time and a pure function of its input, its arguments and its version:
+  // its output is kept in the target directory under a hash of the three and reused when they recur.
+  const binaryen = JSON.parse(readFileSync(join(pkg, "node_modules", "binaryen", "package.json"), "utf8")).version;
+  const key = createHash("sha256").update(readFileSync(wasmPath)).update(JSON.stringify([optArgs, binaryen])).digest("hex");
+  const cached = join(targetDir, "wasm-opt-cache", `${key}.wasm`);
+  if (existsSync(cached)) {
+    copyFileSync(cached, wasmPath);
+    console.log(`build: wasm-opt output reused (${cached})`);
+  } else {
+    run(wasmOpt, [...optArgs, wasmPath, "-o", wasmPath]);
+    rmSync(join(targetDir, "wasm-opt-cache"), { recursive: true, force: true });
+    mkdirSync(join(targetDir, "wasm-opt-cache"), { recursive: true });
+    copyFileSync(wasmPath, cached);
+  }
 }
 
 // 4. the JS module, its types, the error class (with the generated error table when it exists)
@@ -148,7 +169,7 @@ const info = {
   wasm_gzip_bytes: gz,
   js_gzip_bytes: gzipSync(Buffer.concat([glue, readFileSync(join(out, "index.js"))]), { level: 9 }).length,
   wasm_opt: level,
-  simd128: process.env.TRESOR_WASM_SIMD === "1",
+  simd128: simd,
   cpubits,
   nightly_immediate_abort: nightly,
   budget_gzip_bytes: GZIP_BUDGET,

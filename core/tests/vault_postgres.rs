@@ -1332,14 +1332,17 @@ async fn passive_gives_up_when_no_active_instance_migrates() {
         poll: Duration::from_millis(50),
         timeout: Duration::from_millis(400),
     });
-    let t0 = Instant::now();
+    // How it polls and when it gives up is timed exactly on a paused clock (vault::startup's tests);
+    // here: the outcome on a real database.
     let msg = assert_kind(
         open_with(&db, Some(&k), o).await,
         ErrorKind::StoreFailure,
         "passive without an active instance",
     );
-    assert!(t0.elapsed() >= Duration::from_millis(400));
-    assert!(msg.contains("did not finish migrating"), "{msg}");
+    assert!(
+        msg.contains("did not finish migrating within 400ms"),
+        "{msg}"
+    );
     assert_eq!(k.total_calls(), 0, "{:?}", k.call_counts());
     assert_eq!(
         db.snapshot().await,

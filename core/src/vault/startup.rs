@@ -25,28 +25,25 @@ impl Vault {
     }
 
     async fn wait_for_active(&self, mode: &Mode, poll: Duration, timeout: Duration) -> Result<()> {
-        let start = std::time::Instant::now();
-        loop {
+        let finished = poll_until(poll, timeout, move || async move {
             let dks = self.inner.store.data_keys().await?;
             let (_, clear) = self.inner.store.counts().await?;
-            let ready = match mode {
+            Ok(match mode {
                 Mode::Envelope(c) if !c.reverted => !dks.is_empty() && clear == 0,
                 Mode::Envelope(_) => dks.is_empty(),
                 Mode::Clear | Mode::External => true,
-            };
-            if ready {
-                return Ok(());
-            }
-            if start.elapsed() >= timeout {
-                return Err(Error::new(
-                    ErrorKind::StoreFailure,
-                    format!(
-                        "passive instance: the active instance did not finish migrating within {timeout:?}"
-                    ),
-                ));
-            }
-            tokio::time::sleep(poll).await;
+            })
+        })
+        .await?;
+        if finished {
+            return Ok(());
         }
+        Err(Error::new(
+            ErrorKind::StoreFailure,
+            format!(
+                "passive instance: the active instance did not finish migrating within {timeout:?}"
+            ),
+        ))
     }
 
     async fn start_clear(&self) -> Result<()> {
@@ -291,5 +288,100 @@ impl Vault {
 
     pub(super) fn is_envelope(&self) -> bool {
         self.inner.mode == Active::Envelope
+    }
+}
+
+/// Ask `ready` at once and then every `poll` until it answers `true` (returns `Ok(true)`), fails (its
+/// error), or answers `false` once `timeout` has passed since the start (returns `Ok(false)`). Time is
+/// read from tokio's clock, so a paused test clock governs it.
+async fn poll_until<F, Fut>(poll: Duration, timeout: Duration, mut ready: F) -> Result<bool>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool>>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        if ready().await? {
+            return Ok(true);
+        }
+        if start.elapsed() >= timeout {
+            return Ok(false);
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use tokio::time::Instant;
+
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    /// Runs `poll_until` (poll 50 ms, timeout 400 ms) with a check that is ready at its `ready_at`-th
+    /// call (never with `None`) and records, in ms after the start, when each check ran; returns the
+    /// result, the check times and when `poll_until` returned.
+    async fn run(ready_at: Option<usize>) -> (bool, Vec<u128>, u128) {
+        let start = Instant::now();
+        let times = Mutex::new(Vec::new());
+        let wait = poll_until(50 * MS, 400 * MS, || {
+            let mut t = times.lock().expect("lock");
+            t.push(start.elapsed().as_millis());
+            let n = t.len();
+            async move { Ok(ready_at == Some(n)) }
+        });
+        // On the paused clock a wait that never ends would run for ever: bound it (virtual time).
+        let r = tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .expect("poll_until gives up within 10 s")
+            .expect("the check does not fail");
+        (
+            r,
+            times.into_inner().expect("lock"),
+            start.elapsed().as_millis(),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_passive_instance_polls_every_period_until_the_timeout() {
+        let (r, times, end) = run(None).await;
+        assert!(!r, "never ready: gives up");
+        assert_eq!(times, [0, 50, 100, 150, 200, 250, 300, 350, 400]);
+        assert_eq!(end, 400, "gives up as soon as the timeout has passed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_passive_instance_stops_polling_once_ready() {
+        let (r, times, end) = run(Some(3)).await;
+        assert!(r);
+        assert_eq!(times, [0, 50, 100]);
+        assert_eq!(end, 100);
+        let (r, times, end) = run(Some(1)).await;
+        assert!(r);
+        assert_eq!((times, end), (vec![0], 0), "ready at once: no wait");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_check_ends_the_wait_with_its_error() {
+        let start = Instant::now();
+        let mut calls = 0;
+        let e = poll_until(50 * MS, 400 * MS, || {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n == 2 {
+                    Err(Error::new(ErrorKind::StoreFailure, "store gone"))
+                } else {
+                    Ok(false)
+                }
+            }
+        })
+        .await
+        .expect_err("the check's error");
+        assert_eq!(e.kind(), ErrorKind::StoreFailure);
+        assert_eq!((calls, start.elapsed()), (2, 50 * MS));
     }
 }

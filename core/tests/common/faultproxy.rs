@@ -35,6 +35,9 @@ pub(crate) enum Fault {
     ResetAfterForward,
     /// Wait, then forward.
     Latency(Duration),
+    /// Wait until [`FaultProxy::release`], then forward: a request that stays in flight for as long as
+    /// a test needs, whatever the machine's speed.
+    Hold,
     /// AWS: HTTP 400 `AccessDeniedException`; GCP: HTTP 403 `PERMISSION_DENIED` (not retryable).
     AccessDenied,
 }
@@ -54,6 +57,8 @@ struct State {
     api: Api,
     faults: VecDeque<(Option<String>, Fault)>,
     counts: BTreeMap<String, usize>,
+    /// Lets one held request go (a permit is kept when none is waiting yet).
+    gate: Arc<tokio::sync::Notify>,
 }
 
 /// The proxy (see the module docs). Dropping it stops accepting connections.
@@ -142,6 +147,11 @@ impl FaultProxy {
     /// Faults queued and not used yet.
     pub(crate) fn pending(&self) -> usize {
         lock(&self.state).faults.len()
+    }
+
+    /// Let one request held by [`Fault::Hold`] go on (the next one to be held, if none is waiting).
+    pub(crate) fn release(&self) {
+        lock(&self.state).gate.notify_one();
     }
 
     /// Drop every queued fault.
@@ -401,6 +411,11 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> s
         }
         Some(Fault::Latency(d)) => {
             tokio::time::sleep(d).await;
+            forward(upstream, &head, &body).await?
+        }
+        Some(Fault::Hold) => {
+            let gate = lock(state).gate.clone();
+            gate.notified().await;
             forward(upstream, &head, &body).await?
         }
     };

@@ -20,9 +20,13 @@
 //! Each bucket holds up to `burst` tokens and refills at `per_second`; a request that finds no token
 //! reserves the next one and sleeps until it is due, so concurrent callers are served in order and spaced
 //! `1 / per_second` apart.
+//!
+//! Time is read from tokio's clock ([`tokio::time::Instant`]), so the limiter follows a paused test clock.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::{Layer, Layered, Next, Outcome, Request};
 use crate::error::{Error, ErrorKind, Result};
