@@ -15,7 +15,6 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::Value;
 use tresor::kms::{KmsDriver, KmsKeyId};
 use tresor::{ErrorKind, SigningKeySpec};
 
