@@ -1,32 +1,14 @@
 //! The `tresor` binary as a user runs it: exit codes, one-line errors, file handling.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::TempDir;
 
 fn tresor(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tresor"))
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .expect("run tresor")
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("tresor-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("mkdir");
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    common::run(dir, args, &[])
 }
 
 /// Exit code and stderr; asserts stderr is exactly one line with no panic or backtrace.
@@ -37,11 +19,7 @@ fn one_line_error(out: &Output) -> (i32, String) {
         1,
         "stderr must be one line, got: {err:?}"
     );
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace"),
-        "{err}"
-    );
-    assert!(err.starts_with("tresor: "), "{err}");
+    common::assert_tresor_error(&err);
     (out.status.code().unwrap_or(-1), err)
 }
 

@@ -8,7 +8,7 @@
 #![cfg(unix)]
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use tresor::Purpose;
 use tresor::kms::KmsDriver;
 use tresor::kms::software::{MasterKeySource, SoftwareKms};
 
+mod common;
 #[path = "../../core/tests/common/legacy.rs"]
 mod legacy;
 #[path = "../../core/tests/common/rows.rs"]
@@ -25,16 +26,10 @@ use tresor::vault::blocking::BlockingVault;
 use tresor::vault::{EnvelopeConfig, Mode, VaultOptions};
 use tresor::{Fingerprint, SigningKeyUsageSet};
 
+use common::TempDir;
+
 const SIGNING_KEYS: usize = 900;
 const ENCRYPTION_KEYS: usize = 100;
-
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// xorshift64*, seeded from the clock unless TRESOR_CRASH_SEED is set (the seed is printed).
 struct Rng(u64);
@@ -52,12 +47,8 @@ impl Rng {
 }
 
 fn tresor(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tresor"));
-    c.current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    c.env_remove("TRESOR_CONFIG").env_remove("TRESOR_STORE_URL");
+    let mut c = common::command(dir, &[], &[]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
     c
 }
 
@@ -201,9 +192,7 @@ fn sigkill_during_rotation_and_migration_loses_nothing() {
         "crash test: {target_kills} kills, seed {seed} (TRESOR_CRASH_SEED={seed} reproduces the schedule)"
     );
     let mut rng = Rng(seed);
-    let dir = Dir(std::env::temp_dir().join(format!("tresor-crash-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&dir.0);
-    std::fs::create_dir_all(&dir.0).expect("mkdir");
+    let dir = TempDir::new("store");
     let d = &dir.0;
 
     let out = tresor(d).arg("init").output().expect("tresor init");

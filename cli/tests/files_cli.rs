@@ -2,64 +2,12 @@
 //! secret-file hygiene (secret files others can read are refused, short export passwords too, the
 //! audit log and `demo --dir` files are private).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("tresor-files-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("mkdir");
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tresor"));
-    c.args(args).current_dir(dir).stdin(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TRESOR_") || k.starts_with("KMS_LOG_") {
-            c.env_remove(k);
-        }
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c
-}
-
-fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    command(dir, args, env).output().expect("run tresor")
-}
-
-fn ok(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
-    let out = run(dir, args, env);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn fails(dir: &Path, args: &[&str], env: &[(&str, &str)], code: i32, what: &[&str]) -> String {
-    let out = run(dir, args, env);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err:?}");
-    for w in what {
-        assert!(err.contains(w), "{args:?}: expected '{w}' in {err}");
-    }
-    err
-}
+use common::{TempDir, command, fails, ok};
 
 #[cfg(unix)]
 fn mode_of(p: &Path) -> u32 {

@@ -2,68 +2,13 @@
 //! the configured kind is not the one the KMS was made with, and a hand-written configuration can be
 //! initialised (`init --use-config`).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
 
 use serde_json::Value;
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("tresor-init-kms-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("mkdir");
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Run tresor in `dir` with no terminal and only the given TRESOR_* variables.
-fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tresor"));
-    c.args(args).current_dir(dir).stdin(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TRESOR_") || k.starts_with("KMS_LOG_") {
-            c.env_remove(k);
-        }
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run tresor")
-}
-
-fn ok(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
-    let out = run(dir, args, env);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn fails(dir: &Path, args: &[&str], env: &[(&str, &str)], code: i32, what: &[&str]) -> String {
-    let out = run(dir, args, env);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err:?}");
-    for w in what {
-        assert!(err.contains(w), "{args:?}: expected '{w}' in {err}");
-    }
-    err
-}
-
-fn json(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
-    let out = ok(dir, args, env);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
-}
+use common::{TempDir, fails, json, ok};
 
 fn write_secret(p: &Path, contents: &str) {
     std::fs::write(p, contents).expect("write");

@@ -2,71 +2,22 @@
 //! made in the (software) KMS in external mode, signing with them, rotating node keys to them, refusing
 //! the other modes, and the permissions table.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
 
 use serde_json::Value;
 use tresor::kms::KmsDriver;
 use tresor::kms::software::{MasterKeySource, SoftwareKms};
 use tresor::{EncryptionKeySpec, SigningKeySpec};
 
-struct TempDir(PathBuf);
+use common::TempDir;
+use common::plain::{json, ok};
 
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("tresor-kms-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("mkdir");
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Run tresor in `dir` with only the given TRESOR_* variables set.
-fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tresor"));
-    c.args(args).current_dir(dir).stdin(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TRESOR_") {
-            c.env_remove(k);
-        }
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run tresor")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = run(dir, args, &[]);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
-}
-
-fn json(dir: &Path, args: &[&str]) -> Value {
-    let out = ok(dir, args);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
-}
-
-/// Run and expect exit code 2 with one line on stderr containing every `what`.
+/// Run and expect exit code 2 with one line on stderr, tresor's error, containing every `what`.
 fn fails(dir: &Path, args: &[&str], env: &[(&str, &str)], what: &[&str]) -> String {
-    let out = run(dir, args, env);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err:?}");
+    let err = common::fails(dir, args, env, 2, what);
     assert!(err.starts_with("tresor: "), "{err}");
-    for w in what {
-        assert!(err.contains(w), "{args:?}: expected '{w}' in {err}");
-    }
     err
 }
 

@@ -10,69 +10,20 @@
 //! A provider compiled in without its endpoint fails, unless `TRESOR_SKIP_AWS=1` / `TRESOR_SKIP_GCP=1`.
 #![cfg(any(feature = "aws", feature = "gcp"))]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::Value;
 use tresor::kms::{KmsDriver, KmsKeyId};
 use tresor::{ErrorKind, SigningKeySpec};
 
-struct TempDir(PathBuf);
+use common::TempDir;
+use common::plain::{json, ok};
 
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "tresor-kms-cloud-cli-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("mkdir");
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tresor"));
-    c.args(args).current_dir(dir).stdin(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TRESOR_") {
-            c.env_remove(k);
-        }
-    }
-    c.output().expect("run tresor")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = run(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
-}
-
-fn json(dir: &Path, args: &[&str]) -> Value {
-    let out = ok(dir, args);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
-}
-
-/// Run, expect exit code 2 and one error line containing every `what`.
+/// Run, expect exit code 2 and stderr containing every `what` (the number of lines is not checked).
 fn fails(dir: &Path, args: &[&str], what: &[&str]) -> String {
-    let out = run(dir, args);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    for w in what {
-        assert!(err.contains(w), "{args:?}: expected '{w}' in {err}");
-    }
-    err
+    common::failure(dir, args, &[], 2, false, what).1
 }
 
 /// A provider under test: its `[kms]` block and a driver straight to the service (to look at keys).

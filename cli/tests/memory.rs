@@ -2,25 +2,12 @@
 //! held once, encryption works in that buffer). Measured as the child's maximum resident set size by
 //! GNU time (`/usr/bin/time -f %M`), else by Python's `resource.getrusage(RUSAGE_CHILDREN)`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("tresor-memory-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("mkdir");
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::TempDir;
 
 const MIB: u64 = 1024 * 1024;
 /// The input: large enough that a copy more or less shows plainly over the program's own size.
@@ -71,11 +58,7 @@ fn peak_rss(meter: &Meter, dir: &Path, args: &[&str]) -> u64 {
         }
     };
     c.args(args).current_dir(dir).stdin(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TRESOR_") || k.starts_with("KMS_LOG_") {
-            c.env_remove(k);
-        }
-    }
+    common::clear_env(&mut c);
     let out = c.output().expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{args:?}: {err}");
@@ -89,19 +72,10 @@ fn peak_rss(meter: &Meter, dir: &Path, args: &[&str]) -> u64 {
 }
 
 fn json_fp(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_tresor"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    v["fingerprint"].as_str().expect("fp").to_string()
+    common::json(dir, args, &[])["fingerprint"]
+        .as_str()
+        .expect("fp")
+        .to_string()
 }
 
 #[test]
@@ -126,20 +100,7 @@ fn sign_and_encrypt_hold_a_large_input_about_once() {
         .collect();
     std::fs::write(d.join("big"), &big).expect("write");
     drop(big);
-    let run = |args: &[&str]| -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_tresor"))
-            .args(args)
-            .current_dir(d)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run");
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
+    let run = |args: &[&str]| common::ok(d, args, &[]);
     run(&[
         "keygen",
         "--spec",

@@ -2,68 +2,12 @@
 //! by a unique fingerprint prefix or by name, Canton's list filters, key names without control
 //! characters, and `key import` of PKCS#8 keys.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
 use serde_json::Value;
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p =
-            std::env::temp_dir().join(format!("tresor-scripting-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("mkdir");
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tresor"));
-    c.args(args).current_dir(dir).stdin(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TRESOR_") || k.starts_with("KMS_LOG_") {
-            c.env_remove(k);
-        }
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run tresor")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = run(dir, args, &[]);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn fails(dir: &Path, args: &[&str], code: i32, what: &[&str]) -> (String, String) {
-    let out = run(dir, args, &[]);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err:?}");
-    for w in what {
-        assert!(err.contains(w), "{args:?}: expected '{w}' in {err}");
-    }
-    (String::from_utf8_lossy(&out.stdout).to_string(), err)
-}
-
-fn json(dir: &Path, args: &[&str]) -> Value {
-    let out = ok(dir, args);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
-}
+use common::plain::{fails, json, ok};
+use common::{TempDir, failure, run};
 
 fn s(v: &Value) -> String {
     v.as_str().expect("a string").to_string()
@@ -133,7 +77,7 @@ fn json_wherever_the_readme_promises_it() {
     assert_eq!(v["valid"], true);
     assert_eq!(v["fingerprint"], fp.as_str());
     std::fs::write(d.join("m2"), b"another message").expect("write");
-    let (stdout, _) = fails(
+    let (stdout, _) = failure(
         d,
         &[
             "verify",
@@ -147,7 +91,9 @@ fn json_wherever_the_readme_promises_it() {
             "s",
             "--json",
         ],
+        &[],
         1,
+        true,
         &["signature invalid"],
     );
     let inv: Value = serde_json::from_str(&stdout).expect("JSON for an invalid signature");
@@ -356,7 +302,7 @@ fn keys_by_prefix_or_name_and_list_filters() {
         &["verify", "--fingerprint", &p1, "--in", "m", "--sig", "sig"],
     );
     // Ambiguous: the candidates are listed (with their names).
-    let (_, err) = fails(
+    let err = fails(
         d,
         &["key", "show", "1220"],
         2,

@@ -8,7 +8,7 @@
 //! `TRESOR_STORE_WRITER_OPS` (default 6 per writer) makes it longer.
 #![cfg(unix)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -21,39 +21,16 @@ use tresor::vault::blocking::BlockingVault;
 use tresor::vault::{EnvelopeConfig, Mode, VaultOptions};
 use tresor::{Fingerprint, Purpose, SigningKeyUsageSet};
 
+mod common;
 #[path = "../../core/tests/common/rows.rs"]
 mod rows;
 
-struct TempDir(PathBuf);
+use common::TempDir;
 
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p =
-            std::env::temp_dir().join(format!("tresor-store-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("mkdir");
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
+/// `tresor args` in `dir` with stdout and stderr piped (for [`run_within`]).
 fn tresor(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tresor"));
-    c.args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TRESOR_") || k.starts_with("KMS_LOG") {
-            c.env_remove(k);
-        }
-    }
+    let mut c = common::command(dir, args, &[]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
     c
 }
 
@@ -101,18 +78,11 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = run(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    common::success(args, run(dir, args))
 }
 
 fn json(dir: &Path, args: &[&str]) -> Value {
-    let out = ok(dir, args);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
+    common::parse_json(args, &ok(dir, args))
 }
 
 /// Expect exit 2 with one stderr line containing every `what`.

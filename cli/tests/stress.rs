@@ -7,8 +7,10 @@
 //! the test prints them with the number of hangs, which must be 0.
 #![cfg(unix)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -19,6 +21,8 @@ use tresor::vault::blocking::BlockingVault;
 use tresor::vault::{EnvelopeConfig, Mode, VaultOptions};
 use tresor::{Fingerprint, SigningKeySpec, SigningKeyUsageSet};
 
+use common::TempDir;
+
 /// A cycle or command that takes longer than this is a hang (each normally takes milliseconds).
 const WATCHDOG: Duration = Duration::from_secs(60);
 
@@ -27,14 +31,6 @@ fn count(var: &str, default: usize) -> usize {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
-}
-
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn open(dir: &Path) -> BlockingVault {
@@ -62,22 +58,9 @@ fn open(dir: &Path) -> BlockingVault {
 fn thousands_of_open_sign_close_cycles_and_one_shot_commands_never_hang() {
     let cycles = count("TRESOR_STRESS_CYCLES", 2_000);
     let commands = count("TRESOR_STRESS_COMMANDS", 400);
-    let dir = Dir(std::env::temp_dir().join(format!("tresor-stress-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&dir.0);
-    std::fs::create_dir_all(&dir.0).expect("mkdir");
+    let dir = TempDir::new("run");
     let d = dir.0.clone();
-    let init = Command::new(env!("CARGO_BIN_EXE_tresor"))
-        .arg("init")
-        .current_dir(&d)
-        .env_remove("TRESOR_CONFIG")
-        .env_remove("TRESOR_STORE_URL")
-        .output()
-        .expect("init");
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    common::ok(&d, &["init"], &[]);
     let fp: Fingerprint = {
         let v = open(&d);
         v.generate_signing_key(SigningKeySpec::EcCurve25519, SigningKeyUsageSet::ALL, None)
@@ -129,21 +112,20 @@ fn thousands_of_open_sign_close_cycles_and_one_shot_commands_never_hang() {
             let fp = fp.to_string();
             std::thread::spawn(move || {
                 for i in (r..commands).step_by(2) {
-                    let mut child = Command::new(env!("CARGO_BIN_EXE_tresor"))
-                        .args([
-                            "sign",
-                            "--fingerprint",
-                            &fp,
-                            "--usage",
-                            "protocol",
-                            "--in",
-                            "msg",
-                        ])
-                        .args(["--out", &format!("sig-{r}"), "--force"])
-                        .current_dir(&d)
-                        .env_remove("TRESOR_CONFIG")
-                        .env_remove("TRESOR_STORE_URL")
-                        .stdin(Stdio::null())
+                    let sig = format!("sig-{r}");
+                    let args = [
+                        "sign",
+                        "--fingerprint",
+                        &fp,
+                        "--usage",
+                        "protocol",
+                        "--in",
+                        "msg",
+                        "--out",
+                        &sig,
+                        "--force",
+                    ];
+                    let mut child = common::command(&d, &args, &[])
                         .stdout(Stdio::null())
                         .stderr(Stdio::null())
                         .spawn()

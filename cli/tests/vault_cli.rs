@@ -2,82 +2,20 @@
 //! init, key management, vault-mode sign/decrypt, wrapper and data key rotation, export/import,
 //! configuration through files, environment variables and Canton HOCON blocks, and bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
 
 use serde_json::Value;
 
-struct TempDir(PathBuf);
+use common::{TempDir, json, ok};
 
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let p =
-            std::env::temp_dir().join(format!("tresor-vault-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("mkdir");
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Run tresor in `dir` with only the given TRESOR_* variables set.
-fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tresor"));
-    c.args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .env("RUST_BACKTRACE", "1");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TRESOR_") {
-            c.env_remove(k);
-        }
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run tresor")
-}
-
-/// Run and expect success; returns stdout.
-fn ok(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
-    let out = run(dir, args, env);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
-}
-
-/// Run and expect a failure with exit code `code` and one line on stderr containing every `what`.
+/// Run and expect a failure with exit code `code` and one line on stderr, tresor's own error (no
+/// panic, no backtrace), containing every `what`.
 fn fails(dir: &Path, args: &[&str], env: &[(&str, &str)], code: i32, what: &[&str]) -> String {
-    let out = run(dir, args, env);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
-    assert_eq!(
-        err.lines().count(),
-        1,
-        "{args:?}: stderr must be one line: {err:?}"
-    );
-    assert!(err.starts_with("tresor: "), "{err}");
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace"),
-        "{err}"
-    );
-    for w in what {
-        assert!(err.contains(w), "{args:?}: expected '{w}' in {err}");
-    }
+    let err = common::fails(dir, args, env, code, what);
+    common::assert_tresor_error(&err);
     err
-}
-
-fn json(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
-    let out = ok(dir, args, env);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
 }
 
 fn generate(dir: &Path, extra: &[&str]) -> Value {
