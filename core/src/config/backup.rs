@@ -225,25 +225,6 @@ fn write_new(path: &Path, data: &[u8], private: bool) -> Result<()> {
         .map_err(|e| io("write", path, &e))
 }
 
-/// A TOML basic string holding `s`.
-fn toml_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// The config text with the store, KMS and key-file paths naming the copies (relative to the backup
 /// directory) and a relative passphrase file made absolute; notes for the settings the file does not
 /// hold.
@@ -286,7 +267,10 @@ fn rewrite_config(
             edits.push((span, format!("{store_url}{}", query.unwrap_or_default())));
         }
         None if doc.get_ref().get("store").is_none() => {
-            append.push_str(&format!("\n[store]\nurl = {}\n", toml_string(&store_url)));
+            append.push_str(&format!(
+                "\n[store]\nurl = {}\n",
+                crate::util::quote(&store_url)
+            ));
         }
         None => notes.push(format!(
             "the config copy does not name the store copy: set [store] url = \"{store_url}\" in it"
@@ -300,7 +284,7 @@ fn rewrite_config(
             None => notes.push(format!(
                 "the [kms] {key} of the copy did not come from the config file: set {key} = {} in the \
                  config copy",
-                toml_string(&value)
+                crate::util::quote(&value)
             )),
         }
     };
@@ -316,7 +300,7 @@ fn rewrite_config(
     let mut at = 0;
     for (span, value) in edits {
         out.push_str(&text[at..span.start]);
-        out.push_str(&toml_string(&value));
+        out.push_str(&crate::util::quote(&value));
         at = span.end;
     }
     out.push_str(&text[at..]);
@@ -460,7 +444,7 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("path = \"k.db\"\n"), "{out}");
-        let pw = toml_string(&d.join("pw").display().to_string());
+        let pw = crate::util::quote(&d.join("pw").display().to_string());
         assert!(out.contains(&format!("passphrase-file = {pw}\n")), "{out}");
         assert!(notes.is_empty(), "{notes:?}");
         // The copy reads back with the copies' paths.

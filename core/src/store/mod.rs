@@ -891,6 +891,13 @@ impl Tx {
         rows.iter().map(|r| row_to_key(r, dialect)).collect()
     }
 
+    /// The rows sealed under a data key (what a data-key rotation or a store upgrade re-seals).
+    pub(crate) async fn list_sealed(&mut self) -> Result<Vec<KeyRow>> {
+        let mut rows = self.list().await?;
+        rows.retain(|r| r.data_key_id.is_some());
+        Ok(rows)
+    }
+
     /// The data keys, newest first, as this transaction sees them (under the write lock: the ones new
     /// rows will be committed under).
     pub(crate) async fn data_keys(&mut self) -> Result<Vec<DataKeyRow>> {

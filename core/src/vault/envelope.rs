@@ -697,12 +697,7 @@ impl Vault {
             }
             tx.insert_data_key(new.id, new.wrapper_key_id.as_str(), &wrapped)
                 .await?;
-            let rows: Vec<_> = tx
-                .list()
-                .await?
-                .into_iter()
-                .filter(|r| r.data_key_id.is_some())
-                .collect();
+            let rows = tx.list_sealed().await?;
             let total = rows.len() as u64;
             for (i, r) in rows.iter().enumerate() {
                 let pkcs8 = open_row(&current, r)?;

@@ -258,12 +258,7 @@ impl Vault {
         self.set_data_key(dk)?;
         let (mut tx, dk) = self.begin_under_data_key(true).await?;
         let dk = dk.ok_or_else(|| Error::internal("no data key"))?;
-        let rows: Vec<_> = tx
-            .list()
-            .await?
-            .into_iter()
-            .filter(|r| r.data_key_id.is_some())
-            .collect();
+        let rows = tx.list_sealed().await?;
         let total = rows.len() as u64;
         for (i, r) in rows.iter().enumerate() {
             let pkcs8 = open_row(&dk, r)?;
