@@ -563,6 +563,29 @@ impl AwsKms {
             )),
         }
     }
+
+    /// `kms:Decrypt` of `ciphertext` under `key_id` with `algo` (RSA-OAEP or the symmetric default).
+    async fn kms_decrypt(
+        &self,
+        key_id: &KmsKeyId,
+        ciphertext: &[u8],
+        algo: AwsEncAlgo,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let out = self
+            .client
+            .decrypt()
+            .key_id(key_id.as_str())
+            .ciphertext_blob(Blob::new(ciphertext))
+            .encryption_algorithm(algo)
+            .send()
+            .await
+            .map_err(|e| classify("kms:Decrypt", Some(key_id), e))?;
+        Ok(Zeroizing::new(
+            out.plaintext
+                .map(Blob::into_inner)
+                .ok_or_else(|| bad_response("kms:Decrypt", key_id, "no plaintext returned"))?,
+        ))
+    }
 }
 
 #[async_trait]
@@ -695,21 +718,8 @@ impl KmsDriver for AwsKms {
                 "AWS KMS cannot decrypt {algo} (no EC encryption)"
             )));
         }
-        let out = self
-            .client
-            .decrypt()
-            .key_id(key_id.as_str())
-            .ciphertext_blob(Blob::new(ciphertext))
-            .encryption_algorithm(AwsEncAlgo::RsaesOaepSha256)
-            .send()
+        self.kms_decrypt(key_id, ciphertext, AwsEncAlgo::RsaesOaepSha256)
             .await
-            .map_err(|e| classify("kms:Decrypt", Some(key_id), e))?;
-        let pt = Zeroizing::new(
-            out.plaintext
-                .map(Blob::into_inner)
-                .ok_or_else(|| bad_response("kms:Decrypt", key_id, "no plaintext returned"))?,
-        );
-        Ok(pt)
     }
 
     async fn encrypt_symmetric(&self, key_id: &KmsKeyId, data: &[u8]) -> Result<Vec<u8>> {
@@ -734,21 +744,8 @@ impl KmsDriver for AwsKms {
         key_id: &KmsKeyId,
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let out = self
-            .client
-            .decrypt()
-            .key_id(key_id.as_str())
-            .ciphertext_blob(Blob::new(ciphertext))
-            .encryption_algorithm(AwsEncAlgo::SymmetricDefault)
-            .send()
+        self.kms_decrypt(key_id, ciphertext, AwsEncAlgo::SymmetricDefault)
             .await
-            .map_err(|e| classify("kms:Decrypt", Some(key_id), e))?;
-        let pt = Zeroizing::new(
-            out.plaintext
-                .map(Blob::into_inner)
-                .ok_or_else(|| bad_response("kms:Decrypt", key_id, "no plaintext returned"))?,
-        );
-        Ok(pt)
     }
 
     async fn get_public_key(&self, key_id: &KmsKeyId) -> Result<KmsPublicKey> {
